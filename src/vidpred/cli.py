@@ -1,0 +1,165 @@
+"""The ``vidpred`` command.
+
+    vidpred data list
+    vidpred data prepare NAME [--root PATH] --out DIR [key=value ...]
+    vidpred data show NAME [--root PATH] [--split test] [--n 8] [--context K] --out grid.gif [key=value ...]
+    vidpred demo [--out outputs/demo]
+
+Errors in the user's input (a wrong key, a missing folder, an unreadable file) print one sentence and exit
+with status 2; they never end in a traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from vidpred.config import ConfigError, apply_overrides, from_dict
+
+EPILOG = "Config values: add key=value pairs after the options (e.g. num_digits=1 image_size=128)."
+
+
+def _data_config(name: str, root: str | None, overrides: list[str], cache: str | None = None):
+    from vidpred.registry import dataset_spec
+
+    spec = dataset_spec(name)
+    base = {"name": name}
+    if root is not None:
+        base["root"] = root
+    if cache is not None:
+        base["cache"] = cache
+    cfg = from_dict(spec.config_cls, apply_overrides(base, overrides), "data")
+    if spec.needs_root and not getattr(cfg, "root", None) and not cfg.cache:
+        raise ConfigError(f"data set {name!r} is read from files: give --root PATH (or --cache DIR of a prepared store)")
+    return cfg
+
+
+def _console():
+    from rich.console import Console
+
+    return Console()
+
+
+def cmd_data_list(args) -> None:
+    from rich.table import Table
+
+    from vidpred.registry import dataset_names, dataset_spec
+
+    table = Table(title="vidpred data sets")
+    for column in ("name", "needs --root", "clip (T, C, H, W)", "description"):
+        table.add_column(column)
+    for name in dataset_names():
+        spec = dataset_spec(name)
+        cfg = spec.config_cls()
+        shape = f"({cfg.num_frames}, {cfg.channels}, {cfg.image_size}, {cfg.image_size})"
+        table.add_row(name, "yes" if spec.needs_root else "no", shape, spec.description)
+    _console().print(table)
+
+
+def cmd_data_prepare(args) -> None:
+    from vidpred.data.cache import FrameStore
+    from vidpred.registry import dataset_spec
+
+    cfg = _data_config(args.name, args.root, args.overrides)
+    started = time.perf_counter()
+    index = dataset_spec(args.name).prepare(cfg, Path(args.out))
+    seconds = time.perf_counter() - started
+    store = FrameStore(args.out)
+    console = _console()
+    size = sum((Path(args.out) / s["file"]).stat().st_size for s in index["shards"])
+    console.print(f"[bold]prepared {args.name}[/bold] into {args.out} in {seconds:.1f} s "
+                  f"({size / 2**20:.1f} MiB, frames {tuple(store.frame_shape)})")
+    for split in ("train", "test"):
+        videos = [v for v in store.videos if v.split == split]
+        if videos:
+            console.print(f"  {split}: {len(videos)} videos, {sum(v.length for v in videos)} frames")
+    if index["skipped"]:
+        console.print(f"  [yellow]skipped {len(index['skipped'])} input(s):[/yellow]")
+        for item in index["skipped"]:
+            console.print(f"    {item['source']}: {item['reason']}")
+    else:
+        console.print("  skipped: none")
+
+
+def cmd_data_show(args) -> None:
+    from vidpred.data import build_dataset
+    from vidpred.io.grid import GridRow, write_grid
+
+    cfg = _data_config(args.name, args.root, args.overrides, args.cache)
+    dataset = build_dataset(cfg, args.split)
+    if len(dataset) == 0:
+        raise ConfigError(f"the {args.split} split of {args.name} has no clip of {cfg.num_frames} frames")
+    count = min(args.n, len(dataset))
+    label = getattr(dataset, "clip_id", lambda i: f"clip {i}")
+    rows = [GridRow(dataset[i], label(i), num_context=args.context) for i in range(count)]
+    path = write_grid(args.out, rows, fps=args.fps)
+    print(f"wrote {count} {args.split} clips of {args.name} to {path}")
+
+
+def cmd_demo(args) -> None:
+    from vidpred.demo import run_demo
+
+    run_demo(Path(args.out))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="vidpred", description="vidpred: stochastic video prediction. Data sets, video I/O and (soon) models.",
+        epilog="Run `vidpred VERB --help` for each verb.")
+    verbs = parser.add_subparsers(dest="verb", metavar="VERB", required=True)
+
+    data = verbs.add_parser("data", help="list, prepare (decode once into a cache) and show data sets",
+                            description="Data sets: list them, prepare a cache, or look at clips.")
+    data_verbs = data.add_subparsers(dest="data_verb", metavar="ACTION", required=True)
+
+    p = data_verbs.add_parser("list", help="the registered data sets", description="List the registered data sets.")
+    p.set_defaults(func=cmd_data_list)
+
+    p = data_verbs.add_parser(
+        "prepare", help="decode a data set once into uint8 shards + index", epilog=EPILOG,
+        description="Decode every video of a data set once, at the configured size, into memory-mappable uint8 "
+                    "shards with an index of checksums. Unreadable videos are skipped and listed. For the "
+                    "generated data sets this writes the fixed test set.")
+    p.add_argument("name", help="data set name (see `vidpred data list`)")
+    p.add_argument("--root", help="folder of the raw data set (KTH, BAIR, video_folder)")
+    p.add_argument("--out", required=True, help="folder to write the store to")
+    p.add_argument("overrides", nargs="*", metavar="key=value", help="config values")
+    p.set_defaults(func=cmd_data_prepare)
+
+    p = data_verbs.add_parser(
+        "show", help="write a grid of clips (.gif animated, .png static, .mp4)", epilog=EPILOG,
+        description="Write a labelled grid of clips: rows are clips, columns are time.")
+    p.add_argument("name", help="data set name (see `vidpred data list`)")
+    p.add_argument("--root", help="folder of the raw data set")
+    p.add_argument("--cache", help="a store written by `vidpred data prepare`")
+    p.add_argument("--split", default="test", choices=("train", "test"))
+    p.add_argument("--n", type=int, default=8, help="number of clips (default 8)")
+    p.add_argument("--context", type=int, default=0, help="colour the first K frames as context (default 0)")
+    p.add_argument("--fps", type=float, default=4.0, help="frames per second of the animation (default 4)")
+    p.add_argument("--out", required=True, help="output file: .gif, .png or .mp4")
+    p.add_argument("overrides", nargs="*", metavar="key=value", help="config values")
+    p.set_defaults(func=cmd_data_show)
+
+    p = verbs.add_parser("demo", help="the main job run by `make demo`",
+                         description="Generate the Moving MNIST test set and write labelled grids and a summary.")
+    p.add_argument("--out", default="outputs/demo", help="output folder (default outputs/demo)")
+    p.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from vidpred.data.base import DataError
+    from vidpred.io.video import VideoReadError
+
+    try:
+        args.func(args)
+    except (ConfigError, DataError, VideoReadError, FileNotFoundError) as err:
+        print(f"vidpred: error: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

