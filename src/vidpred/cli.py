@@ -42,21 +42,17 @@ def _console():
 
 
 def cmd_data_list(args) -> None:
-    from rich.table import Table
-
     from vidpred.registry import dataset_names, dataset_spec
 
-    table = Table(title="vidpred data sets")
-    table.add_column("name", no_wrap=True)
-    table.add_column("needs --root")
-    table.add_column("clip (T, C, H, W)", no_wrap=True)
-    table.add_column("description")
+    console = _console()
+    console.print("[bold]vidpred data sets[/bold] (clip shape (T, C, H, W) at the default config)\n")
     for name in dataset_names():
         spec = dataset_spec(name)
         cfg = spec.config_cls()
         shape = f"({cfg.num_frames}, {cfg.channels}, {cfg.image_size}, {cfg.image_size})"
-        table.add_row(name, "yes" if spec.needs_root else "no", shape, spec.description)
-    _console().print(table)
+        root = "  needs --root PATH" if spec.needs_root else ""
+        console.print(f"[bold]{name}[/bold]  {shape}{root}", highlight=False)
+        console.print(f"    {spec.description}", highlight=False)
 
 
 def cmd_data_prepare(args) -> None:
