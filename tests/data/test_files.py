@@ -180,5 +180,10 @@ def test_store_of_another_data_set_or_size_is_refused(tmp_path):
     dataset_spec("moving_mnist").prepare(data_config("moving_mnist", num_test=2), tmp_path / "mm")
     with pytest.raises(DataError, match="holds data set 'moving_mnist', not 'kth'"):
         build_dataset(data_config("kth", cache=str(tmp_path / "mm")), "test")
-    with pytest.raises(DataError, match=r"holds frames of shape \(1, 64, 64\); the config asks for \(1, 32, 32\)"):
-        build_dataset(data_config("moving_mnist", cache=str(tmp_path / "mm"), image_size=32, digit_size=16), "test")
+    with pytest.raises(DataError, match=r"prepared with digit_size=28, image_size=64, num_test=2; the config asks "
+                                        r"for digit_size=16, image_size=32, num_test=2000"):
+        build_dataset(data_config("moving_mnist", cache=str(tmp_path / "mm"), image_size=32, digit_size=16,
+                                  num_test=2000), "test")
+    # fields that only cut clips, or the epoch size, do not matter
+    assert len(build_dataset(data_config("moving_mnist", cache=str(tmp_path / "mm"), num_test=2, train_size=7,
+                                         clip_step=5, num_frames=20), "test")) == 2

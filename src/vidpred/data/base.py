@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Literal
+from typing import Any, Callable, ClassVar, Literal
 
 import numpy as np
 import torch
@@ -36,6 +36,9 @@ class DataConfig:
     channels: Literal[1, 3] = 1
     cache: str | None = None  # a store written by `vidpred data prepare`; read instead of decoding
 
+    # Fields that only decide how stored videos are cut into clips, not what a store holds.
+    NOT_STORED: ClassVar[tuple[str, ...]] = ("cache", "num_frames", "frame_stride", "clip_step")
+
     def validate(self) -> None:
         for field in ("num_frames", "frame_stride", "image_size"):
             if getattr(self, field) < 1:
@@ -49,13 +52,14 @@ class DataConfig:
         return (self.num_frames - 1) * self.frame_stride + 1
 
     def content_dict(self) -> dict:
-        """The fields that decide what the data look like (for cache keys and store provenance)."""
-        return {k: v for k, v in dataclasses.asdict(self).items() if k != "cache"}
+        """The fields that decide what a prepared store holds (its provenance, and the automatic cache's key)."""
+        return {k: v for k, v in dataclasses.asdict(self).items() if k not in self.NOT_STORED}
 
 
 @dataclass
 class FileDataConfig(DataConfig):
     """Fields of data sets read from files."""
+    NOT_STORED: ClassVar[tuple[str, ...]] = DataConfig.NOT_STORED + ("root",)  # a moved data set is the same
     root: str | None = None
     crop: Literal["center", "none"] = "center"  # central square before resizing, or stretch the whole frame
 
@@ -189,9 +193,12 @@ def open_store(cfg: DataConfig) -> FrameStore:
     store = FrameStore(cfg.cache)
     if store.dataset != cfg.name:
         raise DataError(f"{cfg.cache} holds data set {store.dataset!r}, not {cfg.name!r}")
-    if tuple(store.frame_shape) != (cfg.channels, cfg.image_size, cfg.image_size):
-        raise DataError(f"{cfg.cache} holds frames of shape {tuple(store.frame_shape)}; the config asks for "
-                        f"{(cfg.channels, cfg.image_size, cfg.image_size)}: prepare it again with this config")
+    stored, wanted = store.index["config"], cfg.content_dict()
+    differ = sorted(k for k in wanted if stored.get(k) != wanted[k])
+    if differ:
+        raise DataError(f"{cfg.cache} was prepared with " + ", ".join(f"{k}={stored.get(k)!r}" for k in differ)
+                        + "; the config asks for " + ", ".join(f"{k}={wanted[k]!r}" for k in differ)
+                        + ": prepare it again with this config, or change the config")
     return store
 
 

@@ -53,9 +53,9 @@ class StoreWriter:
     def __init__(self, out: str | Path, dataset: str, config: dict):
         self.out = Path(out)
         self.out.mkdir(parents=True, exist_ok=True)
-        stale = self.out / "index.json"
-        if stale.exists():
-            stale.unlink()  # the store is being rebuilt: it is not valid until the new index is written
+        # A store being rebuilt is not valid until its new index is written; old shards must not linger.
+        for stale in [self.out / "index.json", *self.out.glob("shard_*.npy")]:
+            stale.unlink(missing_ok=True)
         self.dataset, self.config = dataset, config
         self.frame_shape: tuple[int, ...] | None = None
         self.shards: list[dict] = []

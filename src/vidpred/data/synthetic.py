@@ -13,7 +13,7 @@ import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, ClassVar
 
 import numpy as np
 import torch
@@ -38,6 +38,8 @@ class Trajectory:
 @dataclass
 class DigitDataConfig(DataConfig):
     """Fields of the MNIST-digit data sets."""
+    # The generated test set depends on num_frames; the training epoch size does not touch it.
+    NOT_STORED: ClassVar[tuple[str, ...]] = ("cache", "frame_stride", "clip_step", "train_size")
     num_digits: int = 2
     digit_size: int = 28
     seed: int = 0  # the test set's seed
