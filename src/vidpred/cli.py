@@ -95,6 +95,47 @@ def cmd_data_show(args) -> None:
     print(f"wrote {count} {args.split} clips of {args.name} to {path}")
 
 
+def cmd_evaluate(args) -> None:
+    from vidpred.eval.protocol import EvalSettings, evaluate, get_protocol
+    from vidpred.eval.report import write_results
+    from vidpred.models.io import resolve_model
+
+    protocol = get_protocol(args.protocol)
+    data_overrides = dict(apply_overrides({}, args.overrides))
+    if args.root:
+        data_overrides["root"] = args.root
+    if args.cache:
+        data_overrides["cache"] = args.cache
+    # a registered name is built for the protocol's frames; a saved model folder keeps its own config
+    model = resolve_model(args.model, args.device, channels=protocol.data.get("channels", 1),
+                          image_size=protocol.data.get("image_size", 64), num_context=protocol.context,
+                          num_predicted=protocol.horizon)
+    settings = EvalSettings(num_samples=args.samples, max_sequences=args.sequences, batch_size=args.batch_size,
+                            seed=args.seed, device=args.device, lpips_weights=args.lpips_weights,
+                            i3d_weights=args.i3d_weights, data_overrides=data_overrides)
+    evaluation = evaluate(model, protocol, settings, model_label=args.model)
+    report = write_results(evaluation, args.out)
+    results = evaluation["results"]
+    console = _console()
+    console.print(f"[bold]{args.model}[/bold] on {protocol.name}: {results['n_sequences']} sequences x "
+                  f"{results['n_samples']} sample(s), {results['seconds']} s", highlight=False)
+    for metric, entry in results["metrics"].items():
+        best, mean = entry["best"], entry["mean"]
+        console.print(f"  {metric:>14}: best {best['mean']:.4f} ± {best['ci95']:.4f}   "
+                      f"mean {mean['mean']:.4f} ± {mean['ci95']:.4f}", highlight=False)
+    if results.get("fvd") is not None:
+        console.print(f"  {'fvd':>14}: {results['fvd']:.2f}", highlight=False)
+    for metric, why in results["unavailable"].items():
+        console.print(f"  [yellow]{metric} not computed[/yellow]: {why}", highlight=False)
+    console.print(f"wrote {report}", highlight=False)
+
+
+def cmd_report(args) -> None:
+    from vidpred.eval.report import compare
+
+    print(f"wrote {compare(args.folders, args.out)}")
+
+
 def cmd_demo(args) -> None:
     from vidpred.demo import run_demo
 
@@ -140,6 +181,32 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="output file: .gif, .png or .mp4")
     p.set_defaults(func=cmd_data_show, takes_overrides=True)
 
+    p = verbs.add_parser(
+        "evaluate", help="evaluate a model under a paper's protocol", epilog=EPILOG + " They set data fields.",
+        usage="vidpred evaluate --model NAME_OR_DIR --protocol P --out DIR [options] [key=value ...]",
+        description="Evaluate a model under a named protocol (data set, context, horizon, metrics, samples): "
+                    "writes metrics.json, per_frame.csv, curves, sample grids and a self-contained report.html.")
+    p.add_argument("--model", required=True, help="a registered model name (e.g. copy_last) or a saved model folder")
+    p.add_argument("--protocol", required=True, help="one of: mmnist-10-10, kth-10-20, kth-10-10-64, "
+                   "smmnist-5-10, bair-2-10, bair-2-28, kinetics-4-12")
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--root", help="folder of the raw data set (KTH, BAIR, Kinetics-like)")
+    p.add_argument("--cache", help="a prepared store of the data set")
+    p.add_argument("--samples", type=int, help="samples per sequence for stochastic models (default: the protocol's, 100)")
+    p.add_argument("--sequences", type=int, help="evaluate only the first N test sequences (default: all)")
+    p.add_argument("--batch-size", type=int, default=8)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1, ...")
+    p.add_argument("--lpips-weights", help="torchvision AlexNet state dict (alexnet-owt-7be5be79.pth) for LPIPS")
+    p.add_argument("--i3d-weights", help="Kinetics-400 I3D state dict (i3d_pretrained_400.pt) for FVD")
+    p.set_defaults(func=cmd_evaluate, takes_overrides=True)
+
+    p = verbs.add_parser("report", help="compare several evaluations of one protocol",
+                         description="One table and overlaid per-frame curves for evaluation folders of one protocol.")
+    p.add_argument("folders", nargs="+", help="folders written by `vidpred evaluate`")
+    p.add_argument("--out", required=True, help="output folder for report.html")
+    p.set_defaults(func=cmd_report)
+
     p = verbs.add_parser("demo", help="the main job run by `make demo`",
                          description="Generate the Moving MNIST test set and write labelled grids and a summary.")
     p.add_argument("--out", default="outputs/demo", help="output folder (default outputs/demo)")
@@ -158,11 +225,12 @@ def main(argv: list[str] | None = None) -> int:
     if unknown or (args.overrides and not getattr(args, "takes_overrides", False)):
         parser.error(f"unrecognized arguments: {' '.join(unknown or args.overrides)}")
     from vidpred.data.base import DataError
+    from vidpred.eval.weights import WeightsUnavailable
     from vidpred.io.video import VideoReadError
 
     try:
         args.func(args)
-    except (ConfigError, DataError, VideoReadError, FileNotFoundError) as err:
+    except (ConfigError, DataError, VideoReadError, WeightsUnavailable, FileNotFoundError) as err:
         print(f"vidpred: error: {err}", file=sys.stderr)
         return 2
     return 0

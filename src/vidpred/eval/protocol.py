@@ -1,0 +1,340 @@
+"""The papers' evaluation protocols as named presets, and the evaluation loop that applies them.
+
+A protocol pins everything a number depends on: data set and its config, context and horizon, the
+metrics and which SSIM convention is the headline, the number of samples per test sequence, and the FVD
+settings. Each result file repeats the whole protocol.
+
+Stochastic models are sampled ``num_samples`` times per test sequence (100 by default, as SVG). For every
+metric we report
+
+- **best-of-N**: per *sequence* (not per frame), the sample whose metric averaged over the predicted frames
+  is best; its per-frame curve is what the per-frame arrays show;
+- **mean-of-N**: the metric averaged over samples;
+- **diversity**: the mean pairwise distance between samples (sum-over-pixels MSE, and LPIPS when available),
+  over the pairs among the first ``DIVERSITY_SAMPLES`` samples.
+
+Deterministic models are sampled once. Confidence intervals are 95% Student-t intervals over sequences.
+"""
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import math
+import sys
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import torch
+from rich.progress import Progress
+from scipy import stats as scipy_stats
+
+from vidpred.config import ConfigError
+from vidpred.eval.metrics import PIXEL_METRICS, Metric
+
+DIVERSITY_SAMPLES = 10
+LPIPS_UNAVAILABLE = "LPIPS needs the AlexNet backbone weights"
+
+
+@dataclass(frozen=True)
+class Protocol:
+    name: str
+    source: str  # the paper and table or figure whose numbers it reproduces
+    data: dict  # data set config fields (name included)
+    context: int
+    horizon: int
+    metrics: tuple[str, ...]
+    headline_ssim: str  # "ssim" (SVG) or "ssim_uniform7" (PredRNN lineage)
+    num_samples: int = 100
+    eval_horizon: int | None = None  # predict this far (>= horizon) for the per-frame curves; None = horizon
+    fvd: bool = False
+    max_sequences: int | None = None  # None: the whole test split
+
+    @property
+    def predicted(self) -> int:
+        return self.eval_horizon or self.horizon
+
+
+PROTOCOLS: dict[str, Protocol] = {p.name: p for p in (
+    Protocol("mmnist-10-10", "S-HR-VQVAE Table 2 (Moving MNIST, PredRNN lineage)",
+             {"name": "moving_mnist", "num_frames": 20}, 10, 10,
+             ("mse", "mae", "ssim_uniform7", "psnr", "lpips"), "ssim_uniform7"),
+    Protocol("kth-10-20", "S-HR-VQVAE Table 3 (KTH 128x128, PredRNN lineage)",
+             {"name": "kth", "image_size": 128, "num_frames": 30}, 10, 20,
+             ("ssim_uniform7", "psnr", "lpips", "mse"), "ssim_uniform7"),
+    Protocol("kth-10-10-64", "SVG Fig. 7 right (KTH 64x64)",
+             {"name": "kth", "image_size": 64, "num_frames": 20}, 10, 10,
+             ("ssim", "psnr", "lpips"), "ssim"),
+    Protocol("smmnist-5-10", "SVG Fig. 7 left (SM-MNIST; trained for 10 frames, curves out to 20)",
+             {"name": "stochastic_moving_mnist", "num_frames": 25}, 5, 10,
+             ("ssim", "psnr", "mse", "lpips"), "ssim", eval_horizon=20),
+    Protocol("bair-2-10", "SVG Fig. 8 (BAIR, 10 predicted frames as trained)",
+             {"name": "bair", "num_frames": 30}, 2, 10, ("ssim", "psnr", "lpips"), "ssim", fvd=True),
+    Protocol("bair-2-28", "SVG Fig. 8 (BAIR, 28 predicted frames)",
+             {"name": "bair", "num_frames": 30}, 2, 28, ("ssim", "psnr", "lpips"), "ssim", fvd=True),
+    Protocol("kinetics-4-12", "Walker et al. 2021 Table 1 (Kinetics-600, 16-frame clips)",
+             {"name": "video_folder", "num_frames": 16, "image_size": 64, "channels": 3}, 4, 12,
+             ("psnr", "ssim", "lpips"), "ssim", fvd=True),
+)}
+
+
+def get_protocol(name: str) -> Protocol:
+    if name not in PROTOCOLS:
+        raise ConfigError(f"unknown protocol {name!r}; known protocols: {', '.join(PROTOCOLS)}")
+    return PROTOCOLS[name]
+
+
+def confidence_interval(values: np.ndarray, axis: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and 95% Student-t half-width over ``axis`` (half-width NaN for fewer than 2 values)."""
+    values = np.asarray(values, dtype=np.float64)
+    n = values.shape[axis]
+    mean = values.mean(axis=axis)
+    if n < 2:
+        return mean, np.full_like(mean, np.nan)
+    sem = values.std(axis=axis, ddof=1) / math.sqrt(n)
+    return mean, sem * scipy_stats.t.ppf(0.975, n - 1)
+
+
+def best_of_n(values: np.ndarray, higher_is_better: bool) -> tuple[np.ndarray, np.ndarray]:
+    """values ``(B, N, T)`` -> (index of the best sample per sequence ``(B,)``, its per-frame values ``(B, T)``).
+
+    The best sample is chosen per sequence by the metric averaged over its frames, not frame by frame.
+    """
+    score = values.mean(axis=2)
+    if higher_is_better:
+        score = np.where(np.isnan(score), -np.inf, score)
+        best = score.argmax(axis=1)
+    else:
+        score = np.where(np.isnan(score), np.inf, score)
+        best = score.argmin(axis=1)
+    return best, values[np.arange(len(values)), best]
+
+
+@dataclass
+class EvalSettings:
+    num_samples: int | None = None  # None: the protocol's (1 for deterministic models)
+    max_sequences: int | None = None
+    batch_size: int = 8
+    seed: int = 0
+    device: str = "cpu"
+    lpips_weights: str | None = None
+    i3d_weights: str | None = None
+    data_overrides: dict = field(default_factory=dict)  # e.g. root=... for KTH
+
+
+class _MetricSet:
+    """The metrics of a protocol that can be computed here; unavailable ones carry the sentence why."""
+
+    def __init__(self, protocol: Protocol, settings: EvalSettings):
+        self.metrics: list[Metric] = []
+        self.unavailable: dict[str, str] = {}
+        self.lpips_model = None
+        for name in protocol.metrics:
+            if name == "lpips":
+                from vidpred.eval.lpips import load_lpips
+                from vidpred.eval.weights import WeightsUnavailable
+
+                try:
+                    self.lpips_model = load_lpips(settings.lpips_weights).to(settings.device)
+                except WeightsUnavailable as err:
+                    self.unavailable["lpips"] = str(err)
+                    continue
+                self.metrics.append(Metric("lpips", self._lpips, False, "LPIPS AlexNet-lin v0.1"))
+            else:
+                self.metrics.append(PIXEL_METRICS[name])
+
+    @torch.no_grad()
+    def _lpips(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        b, t = pred.shape[:2]
+        return self.lpips_model(pred.flatten(0, 1), target.flatten(0, 1)).view(b, t)
+
+
+def _pairwise_diversity(samples: torch.Tensor, metric_set: _MetricSet) -> dict[str, np.ndarray]:
+    """samples ``(B, N, T, C, H, W)`` -> per-sequence mean pairwise distances ``(B,)`` by name."""
+    n = min(samples.shape[1], DIVERSITY_SAMPLES)
+    pairs = list(itertools.combinations(range(n), 2))
+    if not pairs:
+        return {}
+    first = samples[:, [i for i, _ in pairs]].flatten(0, 1)  # (B * P, T, C, H, W)
+    second = samples[:, [j for _, j in pairs]].flatten(0, 1)
+    b = samples.shape[0]
+    out = {"mse": PIXEL_METRICS["mse"].fn(first, second).mean(-1).view(b, len(pairs)).mean(1).numpy()}
+    if metric_set.lpips_model is not None:
+        out["lpips"] = metric_set._lpips(first, second).mean(-1).view(b, len(pairs)).mean(1).cpu().numpy()
+    return out
+
+
+def evaluate(model, protocol: Protocol, settings: EvalSettings, model_label: str = "") -> dict:
+    """Run ``protocol`` on ``model``; returns the result (also what ``write_results`` saves) and examples."""
+    from vidpred.data import build_dataset, data_config
+
+    data_cfg = data_config(protocol.data["name"], **{**{k: v for k, v in protocol.data.items() if k != "name"},
+                                                     **settings.data_overrides})
+    if protocol.context < model.min_context:
+        raise ConfigError(f"the model needs at least {model.min_context} context frames; protocol "
+                          f"{protocol.name} gives {protocol.context}")
+    needed = protocol.context + protocol.predicted
+    if data_cfg.num_frames < needed:
+        raise ConfigError(f"protocol {protocol.name} needs clips of {needed} frames; data num_frames is "
+                          f"{data_cfg.num_frames}")
+    want = (model.config.channels, model.config.image_size)
+    have = (data_cfg.channels, data_cfg.image_size)
+    if want != have:
+        raise ConfigError(f"the model takes {want[0]}-channel {want[1]}x{want[1]} frames; protocol {protocol.name} "
+                          f"gives {have[0]}-channel {have[1]}x{have[1]} frames")
+    dataset = build_dataset(data_cfg, "test")
+    limit = settings.max_sequences or protocol.max_sequences or len(dataset)
+    count = min(limit, len(dataset))
+    if count < 1:
+        raise ConfigError(f"the test split of {data_cfg.name} has no clip of {data_cfg.num_frames} frames")
+    num_samples = 1 if not model.stochastic else (settings.num_samples or protocol.num_samples)
+    metric_set = _MetricSet(protocol, settings)
+    generator = torch.Generator(device=settings.device).manual_seed(settings.seed)
+    pick = np.random.default_rng(settings.seed)
+
+    per_metric = {m.name: {"best": [], "mean": []} for m in metric_set.metrics}
+    diversity: dict[str, list] = {}
+    examples = []  # a few sequences for the grids: (context, target, best sample, random sample)
+    fvd_state = _FVDCollector(protocol, settings, data_cfg, count, model) if protocol.fvd else None
+    started = time.perf_counter()
+    model = model.to(settings.device).eval()
+    with Progress(transient=False, disable=not sys.stderr.isatty()) as progress:
+        task = progress.add_task(f"{protocol.name}: {count} sequences x {num_samples} samples", total=count)
+        for begin in range(0, count, settings.batch_size):
+            clips = torch.stack([dataset[i] for i in range(begin, min(begin + settings.batch_size, count))])
+            clips = clips.to(settings.device)
+            context = clips[:, :protocol.context]
+            target = clips[:, protocol.context:protocol.context + protocol.predicted]
+            samples = model.predict(context, protocol.predicted, num_samples, generator=generator).clamp(0, 1)
+            b, n = samples.shape[:2]
+            repeated = target.unsqueeze(1).expand_as(samples).flatten(0, 1)
+            headline_best = None
+            for metric in metric_set.metrics:
+                values = metric.fn(samples.flatten(0, 1), repeated).view(b, n, -1).double().cpu().numpy()
+                best_index, best = best_of_n(values, metric.higher_is_better)
+                per_metric[metric.name]["best"].append(best)
+                per_metric[metric.name]["mean"].append(values.mean(axis=1))
+                if metric.name == protocol.headline_ssim:
+                    headline_best = best_index
+            if n > 1:
+                for name, value in _pairwise_diversity(samples.cpu(), metric_set).items():
+                    diversity.setdefault(name, []).append(value)
+            if fvd_state is not None:
+                fvd_state.add(clips, context, samples[:, 0])
+            if len(examples) < 4:
+                for i in range(min(b, 4 - len(examples))):
+                    best_i = int(headline_best[i]) if headline_best is not None else 0
+                    examples.append({"context": context[i].cpu(), "target": target[i].cpu(),
+                                     "best": samples[i, best_i].cpu(), "random": samples[i, int(pick.integers(n))].cpu(),
+                                     "id": dataset.clip_id(begin + i) if hasattr(dataset, "clip_id") else str(begin + i)})
+            progress.advance(task, b)
+
+    results = {"protocol": dataclasses.asdict(protocol), "model": model_label,
+               "model_config": dataclasses.asdict(model.config), "stochastic": bool(model.stochastic),
+               "data_config": dataclasses.asdict(data_cfg), "n_sequences": count, "n_samples": num_samples,
+               "seed": settings.seed, "metrics": {}, "unavailable": dict(metric_set.unavailable),
+               "diversity": {}, "seconds": None, "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+               "versions": _versions()}
+    for name, parts in per_metric.items():
+        entry = {}
+        for aggregate in ("best", "mean"):
+            frames = np.concatenate(parts[aggregate])  # (sequences, T)
+            headline = frames[:, :protocol.horizon].mean(axis=1)  # per sequence, over the protocol's horizon
+            mean, half = confidence_interval(headline)
+            curve, curve_half = confidence_interval(frames)
+            entry[aggregate] = {"mean": float(mean), "ci95": float(half), "per_frame": curve.tolist(),
+                                "per_frame_ci95": curve_half.tolist()}
+            if protocol.eval_horizon and protocol.eval_horizon != protocol.horizon:
+                mean_long, half_long = confidence_interval(frames.mean(axis=1))
+                entry[aggregate][f"mean_{protocol.eval_horizon}"] = float(mean_long)
+                entry[aggregate][f"ci95_{protocol.eval_horizon}"] = float(half_long)
+        results["metrics"][name] = entry
+    for name, parts in diversity.items():
+        mean, half = confidence_interval(np.concatenate(parts))
+        results["diversity"][name] = {"mean": float(mean), "ci95": float(half),
+                                      "pairs_of_first_samples": min(num_samples, DIVERSITY_SAMPLES)}
+    if fvd_state is not None:
+        values, results["fvd_settings"], why = fvd_state.result()
+        results.update(values)
+        if why:
+            results["unavailable"]["fvd"] = why
+    results["seconds"] = round(time.perf_counter() - started, 2)
+    return {"results": results, "examples": examples}
+
+
+class _FVDCollector:
+    """I3D embeddings of real and generated clips, for FVD under the pinned settings.
+
+    The real clips' Gaussian is cached (keyed by data config and FVD settings), so it is computed once. When the
+    predictor has a tokenizer (a ``reconstruct(video)`` method), FVD* is computed too: the generated clips against
+    the tokenizer's reconstructions of the real ones (Walker et al. Table 2), which factors out the tokenizer's loss.
+    """
+
+    def __init__(self, protocol: Protocol, settings: EvalSettings, data_cfg, count: int, predictor):
+        from vidpred.data.cache import default_cache_root
+        from vidpred.eval.fvd import FVDSettings, load_i3d, reference_stats_file
+        from vidpred.eval.weights import WeightsUnavailable
+
+        self.settings = FVDSettings(num_videos=count, num_frames=protocol.context + protocol.predicted,
+                                    seed=settings.seed)
+        self.key = {"data": dataclasses.asdict(data_cfg), "fvd": dataclasses.asdict(self.settings)}
+        self.reference_file = reference_stats_file(default_cache_root() / "fvd", self.key)
+        self.need_real = not self.reference_file.is_file()
+        self.real, self.fake, self.reconstructed = [], [], []
+        self.reconstruct = getattr(predictor, "reconstruct", None)
+        try:
+            self.model = load_i3d(settings.i3d_weights).to(settings.device)
+            self.error = None
+        except WeightsUnavailable as err:
+            self.model, self.error = None, str(err)
+
+    def add(self, clips: torch.Tensor, context: torch.Tensor, sample: torch.Tensor) -> None:
+        if self.model is None:
+            return
+        from vidpred.eval.fvd import i3d_features
+
+        fake = torch.cat([context, sample], dim=1)
+        real = clips[:, :fake.shape[1]]
+        if not self.settings.include_context:
+            fake, real = sample, real[:, context.shape[1]:]
+        if self.need_real:
+            self.real.append(i3d_features(self.model, real, self.settings.resize))
+        self.fake.append(i3d_features(self.model, fake, self.settings.resize))
+        if self.reconstruct is not None:
+            with torch.no_grad():
+                recon = self.reconstruct(real).clamp(0, 1)
+            self.reconstructed.append(i3d_features(self.model, recon, self.settings.resize))
+
+    def result(self) -> tuple[dict, dict, str | None]:
+        """({"fvd": ..., "fvd_star": ...}, the pinned settings, why FVD is unavailable or None)."""
+        settings = dataclasses.asdict(self.settings)
+        if self.model is None:
+            return {"fvd": None}, settings, self.error
+        from vidpred.eval.fvd import frechet_distance, gaussian_stats, load_stats, save_stats
+
+        if self.need_real:
+            mu_r, sigma_r = gaussian_stats(np.concatenate(self.real))
+            save_stats(self.reference_file, mu_r, sigma_r, self.key)
+        else:
+            mu_r, sigma_r = load_stats(self.reference_file)
+        mu_g, sigma_g = gaussian_stats(np.concatenate(self.fake))
+        values = {"fvd": frechet_distance(mu_r, sigma_r, mu_g, sigma_g)}
+        if self.reconstructed:
+            mu_s, sigma_s = gaussian_stats(np.concatenate(self.reconstructed))
+            values["fvd_star"] = frechet_distance(mu_s, sigma_s, mu_g, sigma_g)
+        return values, settings, None
+
+
+def _versions() -> dict:
+    import platform
+
+    import scipy
+    import torchmetrics
+
+    import vidpred
+
+    return {"vidpred": vidpred.__version__, "torch": torch.__version__, "numpy": np.__version__,
+            "scipy": scipy.__version__, "torchmetrics": torchmetrics.__version__,
+            "python": platform.python_version()}

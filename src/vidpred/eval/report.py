@@ -1,0 +1,228 @@
+"""Writing an evaluation for people: metrics.json, per_frame.csv, curves, sample grids and report.html;
+and comparing several evaluations of one protocol in one table with overlaid curves.
+
+``report.html`` is self-contained: its images are embedded (base64), so it opens from disk, copied anywhere.
+The PNG and GIF files it shows are also written next to it.
+"""
+from __future__ import annotations
+
+import base64
+import csv
+import html
+import io
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+
+from vidpred.config import ConfigError, atomic_write_text
+
+# plots use the non-interactive backend: no display on servers
+METRIC_LABELS = {"mse": "MSE (sum over pixels) ↓", "mae": "MAE (sum over pixels) ↓", "psnr": "PSNR (dB) ↑",
+                 "ssim": "SSIM (SVG: Gaussian 11) ↑", "ssim_uniform7": "SSIM (PredRNN: uniform 7) ↑",
+                 "lpips": "LPIPS ↓"}
+
+
+def _json_safe(value):
+    """JSON has no inf/NaN: write them as the strings "inf", "-inf", "nan"."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    return value
+
+
+def _fmt(mean, half=None) -> str:
+    mean = float(mean)
+    digits = 2 if abs(mean) >= 10 else 4
+    text = f"{mean:.{digits}f}"
+    if half is not None and math.isfinite(float(half)):
+        text += f" ± {float(half):.{digits}f}"
+    return text
+
+
+def _plot_curves(series: list[tuple[str, dict]], metric: str, start_frame: int, path: Path, horizon: int) -> None:
+    """One PNG: per-frame mean with its 95% band, for each (label, aggregate entry)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 3.6), dpi=110)
+    for label, entry in series:
+        mean = np.array([float(v) for v in entry["per_frame"]])
+        half = np.array([float(v) for v in entry["per_frame_ci95"]])
+        steps = np.arange(start_frame + 1, start_frame + 1 + len(mean))
+        ax.plot(steps, mean, marker="o", markersize=3, label=label)
+        if np.isfinite(half).any():
+            ax.fill_between(steps, mean - half, mean + half, alpha=0.2)
+    if len(series[0][1]["per_frame"]) > horizon:  # trained horizon marker, as SVG's figures draw it
+        ax.axvline(start_frame + horizon + 0.5, color="grey", linestyle="--", linewidth=1)
+    ax.set_xlabel("frame")
+    ax.set_ylabel(METRIC_LABELS.get(metric, metric))
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def _example_grids(examples: list[dict], context: int, out: Path) -> list[str]:
+    from vidpred.io.grid import GridRow, write_grid
+
+    if not examples:
+        return []
+    written = []
+    for kind in ("best", "random"):
+        rows = []
+        for ex in examples:
+            truth = np.concatenate([ex["context"].numpy(), ex["target"].numpy()])
+            rows.append(GridRow(truth, f"{ex['id']} truth", context))
+            rows.append(GridRow(np.concatenate([ex["context"].numpy(), ex[kind].numpy()]),
+                                f"{kind} sample", context, predicted=True))
+        write_grid(out / f"samples_{kind}.gif", rows, fps=4.0)
+        write_grid(out / f"samples_{kind}.png", rows)
+        written += [f"samples_{kind}.gif", f"samples_{kind}.png"]
+    return written
+
+
+def write_per_frame_csv(results: dict, path: Path) -> None:
+    start = results["protocol"]["context"]
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["metric", "aggregate", "frame", "mean", "ci95"])
+    for metric, entry in results["metrics"].items():
+        for aggregate, values in entry.items():
+            for t, (mean, half) in enumerate(zip(values["per_frame"], values["per_frame_ci95"])):
+                writer.writerow([metric, aggregate, start + t + 1, mean, half])
+    atomic_write_text(path, buffer.getvalue())
+
+
+def _embed(path: Path) -> str:
+    mime = "image/gif" if path.suffix == ".gif" else "image/png"
+    return f"data:{mime};base64," + base64.b64encode(path.read_bytes()).decode()
+
+
+def _summary_rows(results: dict) -> list[list[str]]:
+    rows = []
+    for metric, entry in results["metrics"].items():
+        row = [METRIC_LABELS.get(metric, metric)]
+        for aggregate in ("best", "mean"):
+            row.append(_fmt(entry[aggregate]["mean"], entry[aggregate]["ci95"]))
+        long_key = next((k for k in entry["best"] if k.startswith("mean_")), None)
+        row.append(_fmt(entry["best"][long_key]) if long_key else "")
+        rows.append(row)
+    return rows
+
+
+def _table(header: list[str], rows: list[list[str]]) -> str:
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>" for r in rows)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+STYLE = ("body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#222}"
+         "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 10px;text-align:right}"
+         "th:first-child,td:first-child{text-align:left}img{max-width:100%;margin:.5em 0}"
+         ".unavailable{color:#a33}code{background:#f4f4f4;padding:1px 4px}")
+
+
+def write_results(evaluation: dict, out: str | Path) -> Path:
+    """Write one evaluation (``evaluate``'s return value) into folder ``out``; returns report.html's path."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    results = evaluation["results"]
+    protocol = results["protocol"]
+    atomic_write_text(out / "metrics.json", json.dumps(_json_safe(results), indent=2))
+    write_per_frame_csv(results, out / "per_frame.csv")
+    plots = []
+    for metric, entry in results["metrics"].items():
+        series = [(f"best of {results['n_samples']}", entry["best"])]
+        if results["n_samples"] > 1:
+            series.append((f"mean of {results['n_samples']}", entry["mean"]))
+        name = f"curve_{metric}.png"
+        _plot_curves(series, metric, protocol["context"], out / name, protocol["horizon"])
+        plots.append(name)
+    grids = _example_grids(evaluation["examples"], protocol["context"], out)
+
+    parts = [f"<h1>{html.escape(results['model'])} on {html.escape(protocol['name'])}</h1>",
+             f"<p>{html.escape(protocol['source'])}. Data: <code>{html.escape(protocol['data']['name'])}</code> test split, "
+             f"{results['n_sequences']} sequences; context {protocol['context']} frames, horizon {protocol['horizon']}"
+             + (f" (curves to {protocol['eval_horizon']})" if protocol.get("eval_horizon") else "")
+             + f"; {results['n_samples']} sample(s) per sequence; seed {results['seed']}. "
+             f"Headline SSIM convention: <code>{protocol['headline_ssim']}</code>. "
+             f"Evaluated {html.escape(results['date'])} in {results['seconds']} s.</p>"]
+    header = ["metric", f"best of {results['n_samples']} (95% CI)", f"mean of {results['n_samples']} (95% CI)"]
+    if protocol.get("eval_horizon"):
+        header.append(f"best, frames 1-{protocol['eval_horizon']}")
+    rows = [r[:len(header)] for r in _summary_rows(results)]
+    parts.append(_table(header, rows))
+    if results.get("fvd") is not None:
+        line = f"FVD: {_fmt(results['fvd'])}"
+        if results.get("fvd_star") is not None:
+            line += f"; FVD* (against reconstructions): {_fmt(results['fvd_star'])}"
+        parts.append(f"<p>{html.escape(line)} — settings: <code>{html.escape(json.dumps(results['fvd_settings']))}</code></p>")
+    if results["diversity"]:
+        parts.append("<p>Diversity (mean pairwise distance between samples): " + ", ".join(
+            f"{k} {_fmt(v['mean'], v['ci95'])}" for k, v in results["diversity"].items()) + "</p>")
+    for metric, why in results["unavailable"].items():
+        parts.append(f"<p class='unavailable'>{html.escape(metric)}: {html.escape(why)}</p>")
+    parts.append("<h2>Per-frame curves</h2>")
+    parts += [f"<img src='{_embed(out / p)}' alt='{p}'>" for p in plots]
+    if grids:
+        parts.append("<h2>Samples</h2><p>Green: context; blue: ground truth; red: prediction. "
+                     "Best = best sample by the headline SSIM; random = a sample drawn at random.</p>")
+        parts += [f"<h3>{g}</h3><img src='{_embed(out / g)}' alt='{g}'>" for g in grids if g.endswith(".gif")]
+    parts.append("<p>Files: metrics.json, per_frame.csv, " + ", ".join(plots + grids) + ".</p>")
+    page = f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(protocol['name'])}</title>" \
+           f"<style>{STYLE}</style></head><body>{''.join(parts)}</body></html>"
+    atomic_write_text(out / "report.html", page)
+    return out / "report.html"
+
+
+def load_results(folder: str | Path) -> dict:
+    path = Path(folder) / "metrics.json"
+    if not path.is_file():
+        raise ConfigError(f"{folder} holds no metrics.json; make one with `vidpred evaluate ... --out {folder}`")
+    return json.loads(path.read_text())
+
+
+def compare(folders: list[str | Path], out: str | Path) -> Path:
+    """One table and overlaid best-of-N curves for several evaluations of the same protocol."""
+    if not folders:
+        raise ConfigError("report needs at least one evaluation folder")
+    results = [load_results(f) for f in folders]
+    names = {r["protocol"]["name"] for r in results}
+    if len(names) > 1:
+        raise ConfigError(f"these evaluations use different protocols ({', '.join(sorted(names))}); "
+                          "numbers from different protocols are not comparable")
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    protocol = results[0]["protocol"]
+    metrics = [m for m in results[0]["metrics"] if all(m in r["metrics"] for r in results)]
+    header = ["model", "samples", "sequences"] + [f"{METRIC_LABELS.get(m, m)} (best)" for m in metrics] + ["FVD"]
+    rows = []
+    for folder, r in zip(folders, results):
+        label = f"{r['model']} ({Path(folder).name})"
+        rows.append([label, str(r["n_samples"]), str(r["n_sequences"])]
+                    + [_fmt(r["metrics"][m]["best"]["mean"], r["metrics"][m]["best"]["ci95"]) for m in metrics]
+                    + [_fmt(r["fvd"]) if r.get("fvd") is not None else "n/a"])
+    plots = []
+    for metric in metrics:
+        series = [(f"{r['model']} ({Path(f).name})", r["metrics"][metric]["best"]) for f, r in zip(folders, results)]
+        name = f"compare_{metric}.png"
+        _plot_curves(series, metric, protocol["context"], out / name, protocol["horizon"])
+        plots.append(name)
+    page = (f"<!doctype html><html><head><meta charset='utf-8'><title>compare {html.escape(protocol['name'])}</title>"
+            f"<style>{STYLE}</style></head><body><h1>{html.escape(protocol['name'])}: comparison</h1>"
+            f"<p>{html.escape(protocol['source'])}</p>{_table(header, rows)}"
+            + "".join(f"<img src='{_embed(out / p)}' alt='{p}'>" for p in plots) + "</body></html>")
+    atomic_write_text(out / "report.html", page)
+    atomic_write_text(out / "comparison.json", json.dumps({"protocol": protocol["name"], "header": header,
+                                                           "rows": rows, "folders": [str(f) for f in folders]},
+                                                          indent=2))
+    return out / "report.html"

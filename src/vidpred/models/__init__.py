@@ -1,0 +1,6 @@
+"""Models. Importing this package registers every one of them (see ``vidpred.registry``)."""
+from vidpred.models import baselines  # noqa: F401
+from vidpred.models.base import LossOutput, ModelConfig, Predictor
+from vidpred.models.io import build_model, load_model, save_model
+
+__all__ = ["LossOutput", "ModelConfig", "Predictor", "build_model", "load_model", "save_model"]

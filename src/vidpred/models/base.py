@@ -1,0 +1,83 @@
+"""The interface every predictor in vidpred has (DESIGN.md).
+
+- ``loss(batch) -> LossOutput(total, parts)`` for training on clips ``(B, T, C, H, W)``;
+- ``predict(context (B, Tc, C, H, W), horizon, num_samples=1, generator=None) -> (B, num_samples, horizon, C, H, W)``,
+  float in [0, 1]; deterministic models return identical samples, stochastic ones differ across samples and are
+  reproducible with a seeded ``generator``;
+- ``example_batch(cfg)``: a batch of the right shape, for tests and summaries.
+"""
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass, field
+from typing import Literal
+
+import torch
+from torch import nn
+
+Tensor = torch.Tensor
+
+
+@dataclass
+class ModelConfig:
+    """Fields every model config has; each model's config subclasses it."""
+    name: str = ""
+    channels: Literal[1, 3] = 1
+    image_size: int = 64
+    num_context: int = 10  # context frames the model is trained with
+    num_predicted: int = 10  # frames it is trained to predict
+
+    def validate(self) -> None:
+        if self.image_size < 1 or self.num_context < 0 or self.num_predicted < 1:
+            raise ValueError("image_size and num_predicted must be positive and num_context non-negative")
+
+
+@dataclass
+class LossOutput:
+    total: Tensor
+    parts: dict[str, Tensor] = field(default_factory=dict)
+
+
+class Predictor(nn.Module, abc.ABC):
+    """Base class: input checks shared by every model; subclasses implement ``_predict`` and ``loss``."""
+
+    min_context: int = 1  # fewest context frames ``predict`` accepts
+    stochastic: bool = False
+
+    def __init__(self, config: ModelConfig):
+        super().__init__()
+        self.config = config
+
+    def check_context(self, context: Tensor) -> Tensor:
+        c, s = self.config.channels, self.config.image_size
+        if not isinstance(context, Tensor) or context.dim() != 5:
+            shape = tuple(context.shape) if isinstance(context, Tensor) else type(context).__name__
+            raise ValueError(f"context has shape {shape}; expected (B, T, C, H, W)")
+        if context.shape[1] < self.min_context:
+            raise ValueError(f"context has {context.shape[1]} frames; the model needs at least {self.min_context}")
+        if tuple(context.shape[2:]) != (c, s, s):
+            raise ValueError(f"context frames are {tuple(context.shape[2:])} (C, H, W); the model takes {(c, s, s)}")
+        if not torch.isfinite(context).all():
+            raise ValueError("context contains NaN or infinite values")
+        return context
+
+    @torch.no_grad()
+    def predict(self, context: Tensor, horizon: int, num_samples: int = 1,
+                generator: torch.Generator | None = None) -> Tensor:
+        self.check_context(context)
+        if horizon < 1 or num_samples < 1:
+            raise ValueError(f"horizon ({horizon}) and num_samples ({num_samples}) must be at least 1")
+        return self._predict(context, horizon, num_samples, generator)
+
+    @abc.abstractmethod
+    def _predict(self, context: Tensor, horizon: int, num_samples: int, generator) -> Tensor:
+        """``predict`` after its input checks: ``(B, num_samples, horizon, C, H, W)`` in [0, 1]."""
+
+    @abc.abstractmethod
+    def loss(self, batch: Tensor) -> LossOutput:
+        """Training loss on clips ``(B, T, C, H, W)``: ``num_context`` frames of context, the rest to predict."""
+
+    @staticmethod
+    def example_batch(cfg: ModelConfig, batch_size: int = 2) -> Tensor:
+        frames = cfg.num_context + cfg.num_predicted
+        return torch.rand(batch_size, frames, cfg.channels, cfg.image_size, cfg.image_size)

@@ -1,0 +1,74 @@
+"""Building models from configs, and saving / loading them as self-describing folders.
+
+A saved model is a folder holding ``config.yaml`` (its ``model:`` section is the resolved model config) and
+``model.safetensors`` (the weights and buffers). Loading rebuilds the model from these two files alone and
+never unpickles anything.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from vidpred.config import ConfigError, atomic_write_text, from_dict, to_dict
+from vidpred.models.base import ModelConfig, Predictor
+from vidpred.registry import model_spec
+
+CONFIG_FILE = "config.yaml"
+WEIGHTS_FILE = "model.safetensors"
+
+
+def model_config(name: str, **fields) -> ModelConfig:
+    """The config of model ``name`` with ``fields`` set (checked like a YAML config)."""
+    return from_dict(model_spec(name).config_cls, {"name": name, **fields}, "model")
+
+
+def build_model(cfg: ModelConfig | str, **fields) -> Predictor:
+    """A freshly initialised model from its config (or its registered name plus fields)."""
+    if isinstance(cfg, str):
+        cfg = model_config(cfg, **fields)
+    return model_spec(cfg.name).build(cfg)
+
+
+def save_model(model: Predictor, folder: str | Path, config: dict | None = None) -> Path:
+    """Write ``config.yaml`` (``config`` with the model section set) and ``model.safetensors``, atomically."""
+    from safetensors.torch import save_file
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    full = dict(config or {})
+    full["model"] = to_dict(model.config)
+    tmp = folder / f".{WEIGHTS_FILE}.tmp"
+    save_file({k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}, str(tmp))
+    tmp.replace(folder / WEIGHTS_FILE)
+    atomic_write_text(folder / CONFIG_FILE, yaml.safe_dump(full, sort_keys=False))
+    return folder
+
+
+def load_model(folder: str | Path, device: str = "cpu") -> Predictor:
+    """Rebuild a model saved by :func:`save_model` from its folder."""
+    from safetensors.torch import load_file
+
+    folder = Path(folder)
+    if not (folder / CONFIG_FILE).is_file() or not (folder / WEIGHTS_FILE).is_file():
+        raise ConfigError(f"{folder} is not a saved model: it needs {CONFIG_FILE} and {WEIGHTS_FILE}")
+    section = yaml.safe_load((folder / CONFIG_FILE).read_text()).get("model")
+    if not isinstance(section, dict) or "name" not in section:
+        raise ConfigError(f"{folder / CONFIG_FILE} has no model section with a name")
+    model = build_model(from_dict(model_spec(section["name"]).config_cls, section, "model"))
+    state = load_file(str(folder / WEIGHTS_FILE))
+    expected = model.state_dict()
+    missing = sorted(set(expected) - set(state))
+    unexpected = sorted(set(state) - set(expected))
+    if missing or unexpected:
+        raise ConfigError(f"{folder / WEIGHTS_FILE} does not match the config: missing {missing[:4]}, "
+                          f"unexpected {unexpected[:4]}")
+    model.load_state_dict(state)
+    return model.to(device).eval()
+
+
+def resolve_model(name_or_folder: str, device: str = "cpu", **fields) -> Predictor:
+    """A saved model folder if ``name_or_folder`` is one, else the registered model of that name."""
+    if Path(name_or_folder).is_dir():
+        return load_model(name_or_folder, device)
+    return build_model(name_or_folder, **fields).to(device).eval()
