@@ -60,3 +60,20 @@ def test_demo_writes_grids_and_summary(tmp_path):
     for name in ("moving_mnist_test", "stochastic_moving_mnist_test", "sample_clips_test"):
         assert (tmp_path / "demo" / f"{name}.png").is_file()
         assert read_video(tmp_path / "demo" / f"{name}.gif").shape[0] > 1
+
+
+def test_evaluate_and_report(tmp_path, capsys):
+    for model in ("copy_last", "linear_extrapolation"):
+        assert main(["evaluate", "--model", model, "--protocol", "smmnist-5-10", "--sequences", "3",
+                     "--out", str(tmp_path / model), "num_test=3"]) == 0
+    out = capsys.readouterr().out
+    assert "copy_last on smmnist-5-10: 3 sequences x 1 sample(s)" in out and "lpips not computed" in out
+    metrics = json.loads((tmp_path / "copy_last" / "metrics.json").read_text())
+    assert metrics["data_config"]["num_test"] == 3 and metrics["protocol"]["name"] == "smmnist-5-10"
+    assert main(["report", str(tmp_path / "copy_last"), str(tmp_path / "linear_extrapolation"),
+                 "--out", str(tmp_path / "cmp")]) == 0
+    assert (tmp_path / "cmp" / "report.html").is_file()
+    assert main(["evaluate", "--model", "copy_last", "--protocol", "nope", "--out", str(tmp_path / "x")]) == 2
+    assert "unknown protocol 'nope'" in capsys.readouterr().err
+    assert main(["evaluate", "--model", "copy_last", "--protocol", "kth-10-20", "--out", str(tmp_path / "x")]) == 2
+    assert "kth needs root=" in capsys.readouterr().err

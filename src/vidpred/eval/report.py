@@ -128,7 +128,7 @@ def _table(header: list[str], rows: list[list[str]]) -> str:
 STYLE = ("body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#222}"
          "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 10px;text-align:right}"
          "th:first-child,td:first-child{text-align:left}img{max-width:100%;margin:.5em 0}"
-         ".unavailable{color:#a33}code{background:#f4f4f4;padding:1px 4px}")
+         ".unavailable{color:#a33}code{background:#f4f4f4;padding:1px 4px}.plots img{width:49%}")
 
 
 def write_results(evaluation: dict, out: str | Path) -> Path:
@@ -156,10 +156,14 @@ def write_results(evaluation: dict, out: str | Path) -> Path:
              + f"; {results['n_samples']} sample(s) per sequence; seed {results['seed']}. "
              f"Headline SSIM convention: <code>{protocol['headline_ssim']}</code>. "
              f"Evaluated {html.escape(results['date'])} in {results['seconds']} s.</p>"]
-    header = ["metric", f"best of {results['n_samples']} (95% CI)", f"mean of {results['n_samples']} (95% CI)"]
+    # a deterministic model has one sample: best and mean of 1 are the same number, shown once
+    single = results["n_samples"] == 1
+    header = ["metric"] + (["value (95% CI)"] if single else
+                           [f"best of {results['n_samples']} (95% CI)", f"mean of {results['n_samples']} (95% CI)"])
+    rows = [[r[0], r[1]] + ([] if single else [r[2]]) for r in _summary_rows(results)]
     if protocol.get("eval_horizon"):
-        header.append(f"best, frames 1-{protocol['eval_horizon']}")
-    rows = [r[:len(header)] for r in _summary_rows(results)]
+        header.append(f"{'value' if single else 'best'}, frames 1-{protocol['eval_horizon']}")
+        rows = [row + [full[3]] for row, full in zip(rows, _summary_rows(results))]
     parts.append(_table(header, rows))
     if results.get("fvd") is not None:
         line = f"FVD: {_fmt(results['fvd'])}"
@@ -171,8 +175,9 @@ def write_results(evaluation: dict, out: str | Path) -> Path:
             f"{k} {_fmt(v['mean'], v['ci95'])}" for k, v in results["diversity"].items()) + "</p>")
     for metric, why in results["unavailable"].items():
         parts.append(f"<p class='unavailable'>{html.escape(metric)}: {html.escape(why)}</p>")
-    parts.append("<h2>Per-frame curves</h2>")
+    parts.append("<h2>Per-frame curves</h2><div class='plots'>")
     parts += [f"<img src='{_embed(out / p)}' alt='{p}'>" for p in plots]
+    parts.append("</div>")
     if grids:
         parts.append("<h2>Samples</h2><p>Green: context; blue: ground truth; red: prediction. "
                      "Best = best sample by the headline SSIM; random = a sample drawn at random.</p>")

@@ -1,0 +1,63 @@
+"""Contract tests over every registered model: shapes, sample behaviour, save/load, input errors."""
+import pytest
+import torch
+
+from vidpred.config import ConfigError
+from vidpred.models.io import build_model, load_model, save_model
+from vidpred.registry import model_names, model_spec
+
+MODELS = model_names()
+
+
+def test_registry_lists_the_baselines():
+    assert {"copy_last", "linear_extrapolation"} <= set(MODELS)
+    with pytest.raises(ConfigError, match="unknown model 'nope'; known models: copy_last"):
+        model_spec("nope")
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_predict_shape_range_and_sampling(name):
+    model = build_model(name, num_context=4, num_predicted=3)
+    batch = model.example_batch(model.config, batch_size=2)
+    context = batch[:, :4]
+    g = torch.Generator().manual_seed(0)
+    out = model.predict(context, horizon=5, num_samples=3, generator=g)
+    assert out.shape == (2, 3, 5, 1, 64, 64)
+    assert 0.0 <= out.min() and out.max() <= 1.0
+    again = model.predict(context, horizon=5, num_samples=3, generator=torch.Generator().manual_seed(0))
+    assert torch.equal(out, again)
+    if not model.stochastic:
+        assert torch.equal(out[:, 0], out[:, 1]) and torch.equal(out[:, 0], out[:, 2])
+    loss = model.loss(batch)
+    assert loss.total.dim() == 0 and torch.isfinite(loss.total)
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_save_load_round_trip(name, tmp_path):
+    model = build_model(name, num_context=3)
+    save_model(model, tmp_path / name)
+    loaded = load_model(tmp_path / name)
+    assert loaded.config == model.config
+    context = torch.rand(1, 3, 1, 64, 64)
+    assert torch.equal(loaded.predict(context, 4), model.predict(context, 4))
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_bad_context_is_one_clear_sentence(name):
+    model = build_model(name)
+    with pytest.raises(ValueError, match=rf"context has 0 frames; the model needs at least {model.min_context}"):
+        model.predict(torch.rand(1, 0, 1, 64, 64), 2)
+    with pytest.raises(ValueError, match=r"context frames are \(3, 64, 64\) \(C, H, W\); the model takes \(1, 64, 64\)"):
+        model.predict(torch.rand(1, 4, 3, 64, 64), 2)
+    with pytest.raises(ValueError, match="NaN"):
+        model.predict(torch.full((1, 4, 1, 64, 64), float("nan")), 2)
+
+
+def test_baseline_predictions():
+    context = torch.rand(2, 4, 1, 64, 64) * 0.5 + 0.25
+    copy = build_model("copy_last").predict(context, 3)
+    assert torch.equal(copy[:, 0], context[:, 3:4].expand(-1, 3, -1, -1, -1))
+    linear = build_model("linear_extrapolation").predict(context, 3)[:, 0]
+    step = context[:, 3] - context[:, 2]
+    for k in range(3):
+        assert torch.allclose(linear[:, k], (context[:, 3] + (k + 1) * step).clamp(0, 1))
