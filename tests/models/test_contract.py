@@ -61,3 +61,13 @@ def test_baseline_predictions():
     step = context[:, 3] - context[:, 2]
     for k in range(3):
         assert torch.allclose(linear[:, k], (context[:, 3] + (k + 1) * step).clamp(0, 1))
+
+
+def test_public_api(tmp_path):
+    import vidpred
+
+    assert "copy_last" in vidpred.list_models() and "moving_mnist" in vidpred.list_datasets()
+    model = build_model("linear_extrapolation", num_context=2)
+    save_model(model, tmp_path / "saved")
+    assert vidpred.load(str(tmp_path / "saved")).config == model.config
+    assert vidpred.load("copy_last").config.name == "copy_last"

@@ -56,32 +56,46 @@ def psnr(pred: Tensor, target: Tensor) -> Tensor:
 
 
 def gaussian_window(size: int = 11, sigma: float = 1.5) -> Tensor:
+    """The 1D factor of the normalised 2D Gaussian window (the 2D window is its outer product)."""
     coords = torch.arange(size, dtype=torch.float64) - (size - 1) / 2
     g = torch.exp(-coords.pow(2) / (2 * sigma**2))
-    window = torch.outer(g, g)
-    return window / window.sum()
+    return g / g.sum()
+
+
+def _band(window: Tensor, size: int) -> Tensor:
+    """Matrix whose product with a length-``size`` signal is its valid correlation with ``window``."""
+    k = window.shape[0]
+    band = torch.zeros(size - k + 1, size, dtype=window.dtype, device=window.device)
+    for offset in range(k):
+        band.diagonal(offset).copy_(window[offset])
+    return band
 
 
 def _ssim_valid(x: Tensor, y: Tensor, window: Tensor, data_range: float, sample_covariance: bool) -> Tensor:
-    """Mean SSIM over the valid region of each image: x, y ``(N, C, H, W)`` -> ``(N,)`` (channels averaged)."""
+    """Mean SSIM over the valid region of each image: x, y ``(N, C, H, W)`` -> ``(N,)`` (channels averaged).
+
+    ``window`` is the 1D factor of a separable 2D window. Each 1D "valid" filtering pass is a product with a
+    banded matrix, which BLAS does several times faster than a single-channel convolution.
+    """
     n, c, h, w = x.shape
     k = window.shape[-1]
     if h < k or w < k:
         raise ValueError(f"frames of {h}x{w} are smaller than the {k}x{k} SSIM window")
-    x = x.reshape(n * c, 1, h, w)
-    y = y.reshape(n * c, 1, h, w)
-    kernel = window.to(x)[None, None]
-    filt = lambda v: F.conv2d(v, kernel)  # noqa: E731  (valid: no padding)
-    mu_x, mu_y = filt(x), filt(y)
-    var_x = filt(x * x) - mu_x**2
-    var_y = filt(y * y) - mu_y**2
-    cov = filt(x * y) - mu_x * mu_y
+    x = x.reshape(n * c, h, w)
+    y = y.reshape(n * c, h, w)
+    down, across = _band(window.to(x), h), _band(window.to(x), w)  # (h - k + 1, h), (w - k + 1, w)
+    # the five local statistics in one batched pass: E[x], E[y], E[x^2], E[y^2], E[xy]
+    moments = (down @ torch.cat([x, y, x * x, y * y, x * y]) @ across.T).chunk(5)
+    mu_x, mu_y = moments[0], moments[1]
+    var_x = moments[2] - mu_x**2
+    var_y = moments[3] - mu_y**2
+    cov = moments[4] - mu_x * mu_y
     if sample_covariance:
         correction = k * k / (k * k - 1)
         var_x, var_y, cov = var_x * correction, var_y * correction, cov * correction
     c1, c2 = (0.01 * data_range) ** 2, (0.03 * data_range) ** 2
     ssim_map = ((2 * mu_x * mu_y + c1) * (2 * cov + c2)) / ((mu_x**2 + mu_y**2 + c1) * (var_x + var_y + c2))
-    return ssim_map.mean(dim=(1, 2, 3)).view(n, c).mean(1)
+    return ssim_map.mean(dim=(1, 2)).view(n, c).mean(1)
 
 
 def ssim(pred: Tensor, target: Tensor) -> Tensor:
@@ -98,7 +112,7 @@ def ssim_uniform7(pred: Tensor, target: Tensor) -> Tensor:
     pred, target = _check(pred, target)
     b, t = pred.shape[:2]
     quantise = lambda v: (v.clamp(0, 1) * 255).round().double()  # noqa: E731
-    window = torch.full((7, 7), 1 / 49, dtype=torch.float64)
+    window = torch.full((7,), 1 / 7, dtype=torch.float64)
     value = _ssim_valid(quantise(pred.flatten(0, 1)), quantise(target.flatten(0, 1)), window,
                         data_range=255.0, sample_covariance=True)
     return value.view(b, t).float()
