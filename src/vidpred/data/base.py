@@ -16,7 +16,7 @@ from typing import Any, Callable, ClassVar, Literal
 import numpy as np
 import torch
 import torch.nn.functional as F
-from rich.progress import track
+from vidpred.progress import track
 
 from vidpred.data.cache import FrameStore, StoreWriter, VideoRecord
 from vidpred.data.errors import DataError
@@ -220,7 +220,7 @@ def prepare_files(cfg: FileDataConfig, out: Path, scan: Scan) -> dict:
     """
     entries = scan(cfg)
     writer = StoreWriter(out, cfg.name, cfg.content_dict())
-    for entry in track(entries, description=f"preparing {cfg.name}"):
+    for entry in track(entries, f"preparing {cfg.name}"):
         try:
             frames = load_entry(entry, cfg)
         except VideoReadError as err:

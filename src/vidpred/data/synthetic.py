@@ -17,7 +17,7 @@ from typing import Callable, ClassVar
 
 import numpy as np
 import torch
-from rich.progress import track
+from vidpred.progress import track
 
 from vidpred.data import mnist_digits
 from vidpred.data.base import ClipDataset, DataConfig, check_split, open_store
@@ -101,7 +101,7 @@ def prepare_test_set(cfg: DigitDataConfig, out: Path, generate: Generator) -> di
     """Generate the fixed test set into a store at ``out``."""
     digits = scaled_digits(cfg, "test")
     writer = StoreWriter(out, cfg.name, cfg.content_dict())
-    for i in track(range(cfg.num_test), description=f"generating the {cfg.name} test set"):
+    for i in track(range(cfg.num_test), f"generating the {cfg.name} test set"):
         frames, _ = fixed_test_sequence(cfg, generate, i, digits)
         writer.add(f"{i:05d}", "test", frames)
     return writer.close()

@@ -20,7 +20,6 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import math
-import sys
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -28,11 +27,11 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from rich.progress import Progress
 from scipy import stats as scipy_stats
 
 from vidpred.config import ConfigError
 from vidpred.eval.metrics import PIXEL_METRICS, Metric
+from vidpred.progress import Progress
 
 DIVERSITY_SAMPLES = 10
 LPIPS_UNAVAILABLE = "LPIPS needs the AlexNet backbone weights"
@@ -200,8 +199,7 @@ def evaluate(model, protocol: Protocol, settings: EvalSettings, model_label: str
     fvd_state = _FVDCollector(protocol, settings, data_cfg, count, model) if protocol.fvd else None
     started = time.perf_counter()
     model = model.to(settings.device).eval()
-    with Progress(transient=False, disable=not sys.stderr.isatty()) as progress:
-        task = progress.add_task(f"{protocol.name}: {count} sequences x {num_samples} samples", total=count)
+    with Progress(f"{protocol.name}: {count} sequences x {num_samples} samples", count) as progress:
         for begin in range(0, count, settings.batch_size):
             clips = torch.stack([dataset[i] for i in range(begin, min(begin + settings.batch_size, count))])
             clips = clips.to(settings.device)
@@ -229,7 +227,7 @@ def evaluate(model, protocol: Protocol, settings: EvalSettings, model_label: str
                     examples.append({"context": context[i].cpu(), "target": target[i].cpu(),
                                      "best": samples[i, best_i].cpu(), "random": samples[i, int(pick.integers(n))].cpu(),
                                      "id": dataset.clip_id(begin + i) if hasattr(dataset, "clip_id") else str(begin + i)})
-            progress.advance(task, b)
+            progress.advance(b)
 
     results = {"protocol": dataclasses.asdict(protocol), "model": model_label,
                "model_config": dataclasses.asdict(model.config), "stochastic": bool(model.stochastic),
