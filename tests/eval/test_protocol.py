@@ -149,3 +149,31 @@ def test_report_builds_and_references_existing_files(tmp_path):
     with pytest.raises(ConfigError, match="different protocols"):
         compare([tmp_path / "a", tmp_path / "c"], tmp_path / "cmp2")
     assert Path(html_path).read_text().count("<tr>") == 3  # header + two models
+
+
+def test_perfect_frames_are_averaged_at_the_psnr_cap():
+    @dataclass
+    class OracleConfig(ModelConfig):
+        name: str = "oracle"
+
+    class StillDigits(Predictor):
+        """Predicts the true future for the first sequence: PSNR there is infinite per frame."""
+        def __init__(self, config, future):
+            super().__init__(config)
+            self.future = future
+
+        def _predict(self, context, horizon, num_samples, generator):
+            out = context[:, -1:].expand(-1, horizon, -1, -1, -1).clone()
+            out[0] = self.future
+            return out.unsqueeze(1)
+
+        def loss(self, batch):
+            return LossOutput(batch.mean())
+
+    clips = build_dataset(data_config("moving_mnist"), "test")
+    model = StillDigits(OracleConfig(), clips[0][10:])
+    result = evaluate(model, small("mmnist-10-10", metrics=("psnr",)), EvalSettings(max_sequences=3),
+                      "oracle")["results"]
+    psnr = result["metrics"]["psnr"]
+    assert psnr["frames_capped"] == 10 and psnr["cap"] == 100.0
+    assert np.isfinite(psnr["best"]["mean"]) and psnr["best"]["per_frame"][0] > 30

@@ -5,7 +5,10 @@ Conventions (the field's numbers are only comparable under the same one, so each
 - ``mse`` / ``mae``: per frame, the **sum** over the C*H*W pixels of the squared / absolute error, as the
   Moving MNIST literature reports it (S-HR-VQVAE Table 2, PredRNN, OpenSTL). Averaging over frames and
   sequences happens in the protocol.
-- ``psnr``: data range 1.0, from the per-frame mean squared error (torchmetrics). Identical frames give +inf.
+- ``psnr``: data range 1.0, from the per-frame mean squared error (torchmetrics). Identical frames give +inf;
+  averages over frames and sequences count such frames at a cap of 100 dB (an error of 1e-10), and each result
+  says how many frames were capped, so that one perfect frame (a still digit under copy_last) cannot make a
+  mean infinite.
 - ``ssim``: Wang et al. 2004 as SVG evaluates it: 11x11 Gaussian window (sigma 1.5), population statistics,
   K1 = 0.01, K2 = 0.03, data range 1, averaged over the *valid* region only (no padding); colour channels
   averaged.
@@ -125,12 +128,13 @@ class Metric:
     fn: Callable[[Tensor, Tensor], Tensor]
     higher_is_better: bool
     description: str
+    cap: float | None = None  # per-frame values above it are averaged as the cap (see the module docstring)
 
 
 PIXEL_METRICS: dict[str, Metric] = {m.name: m for m in (
     Metric("mse", mse, False, "sum over pixels of squared error, per frame"),
     Metric("mae", mae, False, "sum over pixels of absolute error, per frame"),
-    Metric("psnr", psnr, True, "PSNR in dB, data range 1"),
+    Metric("psnr", psnr, True, "PSNR in dB, data range 1", cap=100.0),
     Metric("ssim", ssim, True, "SSIM, Gaussian 11/1.5, valid region, range 1 (SVG)"),
     Metric("ssim_uniform7", ssim_uniform7, True, "SSIM, uint8, 7x7 uniform, sample cov., range 255 (PredRNN)"),
 )}

@@ -194,6 +194,7 @@ def evaluate(model, protocol: Protocol, settings: EvalSettings, model_label: str
     pick = np.random.default_rng(settings.seed)
 
     per_metric = {m.name: {"best": [], "mean": []} for m in metric_set.metrics}
+    capped = {m.name: 0 for m in metric_set.metrics if m.cap is not None}
     diversity: dict[str, list] = {}
     examples = []  # a few sequences for the grids: (context, target, best sample, random sample)
     fvd_state = _FVDCollector(protocol, settings, data_cfg, count, model) if protocol.fvd else None
@@ -211,6 +212,9 @@ def evaluate(model, protocol: Protocol, settings: EvalSettings, model_label: str
             headline_best = None
             for metric in metric_set.metrics:
                 values = metric.fn(samples.flatten(0, 1), repeated).view(b, n, -1).double().cpu().numpy()
+                if metric.cap is not None:
+                    capped[metric.name] += int((values > metric.cap).sum())
+                    values = np.minimum(values, metric.cap)
                 best_index, best = best_of_n(values, metric.higher_is_better)
                 per_metric[metric.name]["best"].append(best)
                 per_metric[metric.name]["mean"].append(values.mean(axis=1))
@@ -248,6 +252,9 @@ def evaluate(model, protocol: Protocol, settings: EvalSettings, model_label: str
                 mean_long, half_long = confidence_interval(frames.mean(axis=1))
                 entry[aggregate][f"mean_{protocol.eval_horizon}"] = float(mean_long)
                 entry[aggregate][f"ci95_{protocol.eval_horizon}"] = float(half_long)
+        if name in capped:
+            entry["cap"] = PIXEL_METRICS[name].cap
+            entry["frames_capped"] = capped[name]  # frames (over all samples) whose value exceeded the cap
         results["metrics"][name] = entry
     for name, parts in diversity.items():
         mean, half = confidence_interval(np.concatenate(parts))

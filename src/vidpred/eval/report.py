@@ -96,7 +96,8 @@ def write_per_frame_csv(results: dict, path: Path) -> None:
     writer = csv.writer(buffer)
     writer.writerow(["metric", "aggregate", "frame", "mean", "ci95"])
     for metric, entry in results["metrics"].items():
-        for aggregate, values in entry.items():
+        for aggregate in ("best", "mean"):
+            values = entry[aggregate]
             for t, (mean, half) in enumerate(zip(values["per_frame"], values["per_frame_ci95"])):
                 writer.writerow([metric, aggregate, start + t + 1, mean, half])
     atomic_write_text(path, buffer.getvalue())
@@ -173,6 +174,10 @@ def write_results(evaluation: dict, out: str | Path) -> Path:
     if results["diversity"]:
         parts.append("<p>Diversity (mean pairwise distance between samples): " + ", ".join(
             f"{k} {_fmt(v['mean'], v['ci95'])}" for k, v in results["diversity"].items()) + "</p>")
+    for metric, entry in results["metrics"].items():
+        if entry.get("frames_capped"):
+            parts.append(f"<p>{html.escape(metric)}: {entry['frames_capped']} frame(s) had zero error and are "
+                         f"averaged at the cap of {entry['cap']:g}.</p>")
     for metric, why in results["unavailable"].items():
         parts.append(f"<p class='unavailable'>{html.escape(metric)}: {html.escape(why)}</p>")
     parts.append("<h2>Per-frame curves</h2><div class='plots'>")
