@@ -61,6 +61,9 @@ def _plot_curves(series: list[tuple[str, dict]], metric: str, start_frame: int, 
             ax.fill_between(steps, mean - half, mean + half, alpha=0.2)
     if len(series[0][1]["per_frame"]) > horizon:  # trained horizon marker, as SVG's figures draw it
         ax.axvline(start_frame + horizon + 0.5, color="grey", linestyle="--", linewidth=1)
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("frame")
     ax.set_ylabel(METRIC_LABELS.get(metric, metric))
     ax.grid(alpha=0.3)
@@ -230,7 +233,8 @@ def compare(folders: list[str | Path], out: str | Path) -> Path:
     page = (f"<!doctype html><html><head><meta charset='utf-8'><title>compare {html.escape(protocol['name'])}</title>"
             f"<style>{STYLE}</style></head><body><h1>{html.escape(protocol['name'])}: comparison</h1>"
             f"<p>{html.escape(protocol['source'])}</p>{_table(header, rows)}"
-            + "".join(f"<img src='{_embed(out / p)}' alt='{p}'>" for p in plots) + "</body></html>")
+            + "<div class='plots'>" + "".join(f"<img src='{_embed(out / p)}' alt='{p}'>" for p in plots)
+            + "</div></body></html>")
     atomic_write_text(out / "report.html", page)
     atomic_write_text(out / "comparison.json", json.dumps({"protocol": protocol["name"], "header": header,
                                                            "rows": rows, "folders": [str(f) for f in folders]},
