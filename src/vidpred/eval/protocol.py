@@ -60,7 +60,7 @@ PROTOCOLS: dict[str, Protocol] = {p.name: p for p in (
     Protocol("mmnist-10-10", "S-HR-VQVAE Table 2 (Moving MNIST, PredRNN lineage)",
              {"name": "moving_mnist", "num_frames": 20}, 10, 10,
              ("mse", "mae", "ssim_uniform7", "psnr", "lpips"), "ssim_uniform7"),
-    Protocol("kth-10-20", "S-HR-VQVAE Table 3 (KTH 128x128, PredRNN lineage)",
+    Protocol("kth-10-20", "S-HR-VQVAE Table 2 (KTH 128x128, 10 -> 20, PredRNN lineage)",
              {"name": "kth", "image_size": 128, "num_frames": 30}, 10, 20,
              ("ssim_uniform7", "psnr", "lpips", "mse"), "ssim_uniform7"),
     Protocol("kth-10-10-64", "SVG Fig. 7 right (KTH 64x64)",
