@@ -136,6 +136,15 @@ def cmd_report(args) -> None:
     print(f"wrote {compare(args.folders, args.out)}")
 
 
+def cmd_train(args) -> None:
+    from vidpred.training.config import load_experiment
+    from vidpred.training.runner import train
+
+    cfg = load_experiment(args.config, args.overrides)
+    folder = train(cfg, fresh=args.fresh)
+    print(f"trained {cfg.name}: weights in {folder / 'model.safetensors'}")
+
+
 def cmd_demo(args) -> None:
     from vidpred.demo import run_demo
 
@@ -180,6 +189,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fps", type=float, default=4.0, help="frames per second of the animation (default 4)")
     p.add_argument("--out", required=True, help="output file: .gif, .png or .mp4")
     p.set_defaults(func=cmd_data_show, takes_overrides=True)
+
+    p = verbs.add_parser(
+        "train", help="train a model from a YAML config (resumes a killed run)", epilog=EPILOG.replace(
+            "num_digits=1 image_size=128", "trainer.max_steps=500 data.num_digits=1"),
+        usage="vidpred train CONFIG.yaml [--fresh] [key=value ...]",
+        description="Train the model a config describes into runs/<name>/. Running the same command again resumes "
+                    "from the last checkpoint (optimizer, scheduler, step, data position, random state); finished "
+                    "stages are skipped. Scale with trainer.devices, trainer.num_nodes, trainer.strategy=ddp and "
+                    "trainer.precision=bf16-mixed.")
+    p.add_argument("config", help="YAML config (see configs/)")
+    p.add_argument("--resume", action="store_true", help="continue from the last checkpoint (the default)")
+    p.add_argument("--fresh", action="store_true", help="delete the run folder and start over")
+    p.set_defaults(func=cmd_train, takes_overrides=True)
 
     p = verbs.add_parser(
         "evaluate", help="evaluate a model under a paper's protocol", epilog=EPILOG + " They set data fields.",
@@ -227,10 +249,11 @@ def main(argv: list[str] | None = None) -> int:
     from vidpred.data.base import DataError
     from vidpred.eval.weights import WeightsUnavailable
     from vidpred.io.video import VideoReadError
+    from vidpred.training.module import NonFiniteLoss
 
     try:
         args.func(args)
-    except (ConfigError, DataError, VideoReadError, WeightsUnavailable, FileNotFoundError) as err:
+    except (ConfigError, DataError, VideoReadError, WeightsUnavailable, NonFiniteLoss, FileNotFoundError) as err:
         print(f"vidpred: error: {err}", file=sys.stderr)
         return 2
     return 0

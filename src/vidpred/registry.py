@@ -20,6 +20,7 @@ class ModelSpec:
     config_cls: type
     build: Callable
     description: str
+    stages: Callable | None = None  # cfg -> list of training stages; None: one stage that trains the loss
 
 
 def register_model(spec: ModelSpec) -> ModelSpec:

@@ -31,17 +31,17 @@ def test_test_sequences_are_deterministic_and_depend_on_the_seed(module):
 
 
 @pytest.mark.parametrize("module", [mm, smm])
-def test_training_clips_follow_torch_seed(module):
+def test_training_sequences_are_fresh_and_reproducible_per_index(module):
     dataset = build_dataset(data_config(module.SPEC.name), "train")
-    torch.manual_seed(0)
-    a = dataset[0]
-    torch.manual_seed(0)
-    b = dataset[0]
-    torch.manual_seed(1)
-    c = dataset[0]
+    other_seed = build_dataset(data_config(module.SPEC.name, seed=1), "train")
+    a = dataset[5]
     assert a.dtype == torch.float32 and 0.0 <= a.min() and a.max() <= 1.0
-    assert torch.equal(a, b) and not torch.equal(a, c)
-    assert not torch.equal(dataset[0], dataset[0])  # fresh sequences every draw
+    assert torch.equal(a, dataset[5])  # the same index is the same sequence
+    assert not torch.equal(a, dataset[6])  # another index is another sequence
+    assert not torch.equal(a, dataset[5 + 10**12])  # any index is valid and fresh
+    assert not torch.equal(a, other_seed[5])
+    test_clip = build_dataset(data_config(module.SPEC.name, num_test=6), "test")[5]
+    assert not torch.equal(a, test_clip)  # training and test streams are apart
 
 
 def _single_digit_mass_is_constant(module, cfg, seeds):

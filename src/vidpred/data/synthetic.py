@@ -2,9 +2,9 @@
 
 Test sequence ``i`` is generated from the random stream seeded by ``(seed, i)``, so the fixed test set is
 the same on every machine and any single sequence can be regenerated. The test set is cached once as a
-uint8 store (under ``$VIDPRED_CACHE``, or where ``cache=`` says). Training sequences are generated on the
-fly from torch's random state, so they are new every epoch and reproducible under ``seed_everything``
-(DataLoader workers get their own seeds from torch).
+uint8 store (under ``$VIDPRED_CACHE``, or where ``cache=`` says). Training sequence ``g`` is generated on
+the fly from the stream seeded by ``(seed, TRAIN_STREAM, g)``: any index is a fresh, reproducible sequence,
+so the training loader asks for new indices every pass (``unbounded``) and never sees a sequence twice.
 """
 from __future__ import annotations
 
@@ -22,6 +22,8 @@ from vidpred.progress import track
 from vidpred.data import mnist_digits
 from vidpred.data.base import ClipDataset, DataConfig, check_split, open_store
 from vidpred.data.cache import FrameStore, StoreWriter, default_cache_root
+
+TRAIN_STREAM = 1  # keeps training streams apart from test sequence i, seeded by (seed, i)
 
 # generate(cfg, digits, rng) -> (uint8 frames (T, 1, H, W), trajectory)
 Generator = Callable[[DataConfig, np.ndarray, np.random.Generator], tuple[np.ndarray, "Trajectory"]]
@@ -72,7 +74,11 @@ def with_channels(frames: np.ndarray, channels: int) -> np.ndarray:
 
 
 class GeneratedClips(torch.utils.data.Dataset):
-    """``train_size`` freshly generated training sequences per epoch."""
+    """Generated training sequences: index ``g`` (any non-negative integer) is a reproducible fresh sequence.
+
+    ``len`` is ``train_size``, the sequences of one epoch for code that iterates by epochs."""
+
+    unbounded = True
 
     def __init__(self, cfg: DigitDataConfig, generate: Generator):
         self.cfg, self.generate = cfg, generate
@@ -82,9 +88,14 @@ class GeneratedClips(torch.utils.data.Dataset):
         return self.cfg.train_size
 
     def frames(self, index: int) -> np.ndarray:
-        seed = int(torch.randint(0, 2**62, (1,)).item())  # torch's state: seeded per worker and per epoch
-        frames, _ = self.generate(self.cfg, self.digits, np.random.default_rng(seed))
+        if index < 0:
+            raise IndexError(f"training sequence numbers are non-negative, got {index}")
+        rng = np.random.default_rng([self.cfg.seed, TRAIN_STREAM, int(index)])
+        frames, _ = self.generate(self.cfg, self.digits, rng)
         return with_channels(frames, self.cfg.channels)
+
+    def clip_id(self, index: int) -> str:
+        return f"train{index}"
 
     def __getitem__(self, index: int) -> torch.Tensor:
         return torch.from_numpy(self.frames(index)).float().div_(255.0)

@@ -1,0 +1,61 @@
+"""Recurrent building blocks shared by the models: the convolutional LSTM (Shi et al. 2015)."""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+class ConvLSTMCell(nn.Module):
+    """One ConvLSTM layer: the four gates are a convolution of [input, hidden] (Shi et al. 2015, Eq. 3).
+
+    ``peephole`` adds Shi et al.'s Hadamard peephole terms W_c * c on the input, forget and output gates
+    (a weight per channel and position, so it needs the grid size); off by default, as in the PredRNN-lineage
+    re-implementations whose numbers the Moving MNIST tables report.
+    """
+
+    def __init__(self, in_channels: int, hidden: int, kernel_size: int, peephole_size: tuple[int, int] | None = None):
+        super().__init__()
+        self.hidden = hidden
+        self.gates = nn.Conv2d(in_channels + hidden, 4 * hidden, kernel_size, padding=kernel_size // 2)
+        if peephole_size is not None:
+            self.peephole = nn.Parameter(torch.zeros(3, hidden, *peephole_size))
+        else:
+            self.register_parameter("peephole", None)
+
+    def initial_state(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        b, _, h, w = x.shape
+        zeros = x.new_zeros(b, self.hidden, h, w)
+        return zeros, zeros
+
+    def forward(self, x: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor]):
+        h, c = state
+        i, f, o, g = self.gates(torch.cat([x, h], dim=1)).chunk(4, dim=1)
+        if self.peephole is not None:
+            i = i + self.peephole[0] * c
+            f = f + self.peephole[1] * c
+        i, f, g = torch.sigmoid(i), torch.sigmoid(f), torch.tanh(g)
+        c = f * c + i * g
+        if self.peephole is not None:
+            o = o + self.peephole[2] * c
+        h = torch.sigmoid(o) * torch.tanh(c)
+        return h, (h, c)
+
+
+class ConvLSTMStack(nn.Module):
+    """Stacked ConvLSTM layers; ``step`` advances all layers by one time step."""
+
+    def __init__(self, in_channels: int, hidden: tuple[int, ...], kernel_size: int,
+                 peephole_size: tuple[int, int] | None = None):
+        super().__init__()
+        sizes = (in_channels,) + tuple(hidden)
+        self.cells = nn.ModuleList(ConvLSTMCell(a, b, kernel_size, peephole_size) for a, b in zip(sizes, sizes[1:]))
+
+    def initial_state(self, x: torch.Tensor) -> list:
+        return [None] * len(self.cells)
+
+    def step(self, x: torch.Tensor, states: list) -> tuple[torch.Tensor, list]:
+        new_states = []
+        for cell, state in zip(self.cells, states):
+            x, state = cell(x, state if state is not None else cell.initial_state(x))
+            new_states.append(state)
+        return x, new_states

@@ -1,0 +1,81 @@
+"""Callbacks: atomic periodic checkpoints, sample grids during training, and a wall-time budget."""
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import lightning as L
+import torch
+
+LAST_CHECKPOINT = "last.ckpt"
+
+
+class AtomicCheckpoint(L.Callback):
+    """Writes ``checkpoints/last.ckpt`` every ``every`` optimizer steps and at the end of training, through a
+    temporary name, so a run killed at any moment leaves the previous checkpoint intact."""
+
+    def __init__(self, folder: Path, every: int):
+        self.folder, self.every = Path(folder), every
+
+    def save(self, trainer: L.Trainer) -> None:
+        tmp = self.folder / f".{LAST_CHECKPOINT}.tmp"
+        trainer.save_checkpoint(tmp, weights_only=False)  # the full state; collective under DDP, rank 0 writes
+        if trainer.is_global_zero:
+            os.replace(tmp, self.folder / LAST_CHECKPOINT)
+        trainer.strategy.barrier()
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        if pl_module.non_finite is None and self.every and trainer.global_step % self.every == 0:
+            self.save(trainer)
+
+    def on_train_end(self, trainer, pl_module) -> None:
+        if pl_module.non_finite is None:
+            self.save(trainer)
+
+
+class SampleGrids(L.Callback):
+    """Every ``every`` steps, predicts from a fixed training batch and writes ``samples/step_XXXXXX.gif``."""
+
+    def __init__(self, folder: Path, every: int, num_clips: int = 4):
+        self.folder, self.every, self.num_clips = Path(folder), every, num_clips
+        self.batch: torch.Tensor | None = None
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        if self.batch is None:
+            self.batch = batch[: self.num_clips].detach().clone()
+        if self.every and trainer.global_step % self.every == 0 and trainer.is_global_zero:
+            self.write(pl_module, trainer.global_step)
+
+    def write(self, pl_module, step: int) -> None:
+        from vidpred.io.grid import GridRow, write_grid
+
+        cfg = pl_module.model.config
+        k = cfg.num_context
+        was_training = pl_module.model.training
+        pl_module.model.eval()
+        with torch.random.fork_rng(devices=[]):  # must not move the training random stream
+            prediction = pl_module.model.predict(self.batch[:, :k], cfg.num_predicted, num_samples=1,
+                                                 generator=torch.Generator(self.batch.device).manual_seed(0))
+        pl_module.model.train(was_training)
+        rows = []
+        for i in range(len(self.batch)):
+            rows.append(GridRow(self.batch[i].float().cpu(), f"clip {i} truth", k))
+            rows.append(GridRow(torch.cat([self.batch[i, :k], prediction[i, 0]]).float().cpu(), "prediction", k,
+                                predicted=True))
+        write_grid(self.folder / f"step_{step:06d}.gif", rows, fps=4.0)
+
+
+class TimeBudget(L.Callback):
+    """Stops training cleanly (the end-of-training checkpoint is written) after ``minutes`` of wall time."""
+
+    def __init__(self, minutes: float):
+        self.seconds, self.started = minutes * 60.0, None
+
+    def on_train_start(self, trainer, pl_module) -> None:
+        self.started = time.monotonic()
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        elapsed = torch.tensor(float(time.monotonic() - self.started > self.seconds))
+        if trainer.strategy.reduce(elapsed, reduce_op="max") > 0:  # all ranks stop together
+            trainer.should_stop = True

@@ -1,0 +1,74 @@
+"""The experiment config: which model, which data, how to optimise and how to run the trainer.
+
+    name: convlstm_mmnist_small
+    seed: 0
+    model: {name: convlstm, hidden: [32, 32], ...}       # any registered model's fields
+    data: {name: moving_mnist, ...}                      # any registered data set's fields
+    optim: {lr: 0.001, ...}
+    trainer: {max_steps: 2000, batch_size: 16, accelerator: auto, devices: 1, precision: 32-true, ...}
+
+``vidpred train CONFIG.yaml a.b=c ...`` loads it with overrides; the resolved config is saved in the run folder.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from vidpred.config import load as load_config
+from vidpred.data.base import DataConfig
+from vidpred.models.base import ModelConfig
+from vidpred.registry import dataset_spec, model_spec
+
+
+@dataclass
+class OptimConfig:
+    optimizer: Literal["adam", "adamw"] = "adam"
+    lr: float = 1e-3
+    betas: tuple[float, float] = (0.9, 0.999)
+    weight_decay: float = 0.0
+    scheduler: Literal["constant", "cosine"] = "constant"
+    warmup_steps: int = 0
+    grad_clip: float | None = None  # clip the gradient norm to this value
+
+
+@dataclass
+class TrainerConfig:
+    max_steps: int = 1000
+    max_minutes: float | None = None  # stop (cleanly, with a checkpoint) after this much wall time
+    batch_size: int = 16
+    num_workers: int = 0
+    accelerator: str = "auto"  # cpu, gpu/cuda, mps, auto
+    devices: int | str = 1  # number of devices per node, or "auto"
+    num_nodes: int = 1
+    strategy: str = "auto"  # auto, ddp, ddp_spawn, fsdp, ...
+    precision: str = "32-true"  # 32-true, bf16-mixed, 16-mixed
+    deterministic: bool = False  # torch deterministic algorithms (needed for bit-exact resume)
+    checkpoint_every: int = 500  # optimizer steps between checkpoints (one is also written at the end)
+    log_every: int = 10
+    sample_every: int = 500  # steps between sample GIF grids; 0: never
+    val_every: int = 0  # steps between validation on the test split; 0: never
+    val_batches: int = 4
+
+
+@dataclass
+class ExperimentConfig:
+    name: str
+    model: ModelConfig = field(metadata={"choose_by": lambda name: model_spec(name).config_cls})
+    data: DataConfig = field(metadata={"choose_by": lambda name: dataset_spec(name).config_cls})
+    seed: int = 0
+    runs_dir: str = "runs"
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    trainer: TrainerConfig = field(default_factory=TrainerConfig)
+
+    def validate(self) -> None:
+        needed = self.model.num_context + self.model.num_predicted
+        if self.data.num_frames < needed:
+            raise ValueError(f"data.num_frames is {self.data.num_frames}; the model trains on "
+                             f"{self.model.num_context} + {self.model.num_predicted} = {needed} frames")
+        if (self.data.channels, self.data.image_size) != (self.model.channels, self.model.image_size):
+            raise ValueError(f"the data give {self.data.channels}-channel {self.data.image_size}px frames; the model "
+                             f"takes {self.model.channels}-channel {self.model.image_size}px frames")
+
+
+def load_experiment(path=None, overrides=(), base: dict | None = None) -> ExperimentConfig:
+    return load_config(ExperimentConfig, path, list(overrides), base)

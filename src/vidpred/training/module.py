@@ -1,0 +1,143 @@
+"""The LightningModule that trains any registered predictor through its ``loss(batch)``, and its data module."""
+from __future__ import annotations
+
+import math
+import random
+
+import lightning as L
+import numpy as np
+import torch
+
+from vidpred.models.base import Predictor
+from vidpred.training.config import ExperimentConfig
+from vidpred.training.loader import ResumableLoader
+
+
+class NonFiniteLoss(RuntimeError):
+    """Training produced a NaN or infinite loss; the run stopped and kept its last good checkpoint."""
+
+
+def rng_state() -> dict:
+    """Every random state a training step can draw from, as tensors and plain Python (loadable weights_only)."""
+    numpy_state = np.random.get_state()
+    state = {"torch": torch.get_rng_state(), "python": random.getstate(),
+             "numpy": {"keys": torch.from_numpy(numpy_state[1].astype(np.int64)), "pos": int(numpy_state[2]),
+                       "has_gauss": int(numpy_state[3]), "cached_gaussian": float(numpy_state[4])}}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def set_rng_state(state: dict) -> None:
+    torch.set_rng_state(state["torch"])
+    random.setstate(state["python"])
+    n = state["numpy"]
+    np.random.set_state(("MT19937", n["keys"].numpy().astype(np.uint32), n["pos"], n["has_gauss"],
+                         n["cached_gaussian"]))
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+class PredictorModule(L.LightningModule):
+    """Wraps a predictor: optimises ``model.loss(batch).total``, logs every loss part, guards against NaN."""
+
+    def __init__(self, model: Predictor, cfg: ExperimentConfig):
+        super().__init__()
+        self.model, self.cfg = model, cfg
+        self.batches_trained = 0  # the loader's position; saved in checkpoints
+        self.non_finite: str | None = None
+
+    def training_step(self, batch: torch.Tensor, batch_idx: int):
+        out = self.model.loss(batch)
+        self.batches_trained += 1
+        if not torch.isfinite(out.total):
+            # Skip this update and stop: the weights are still the last finite ones, no checkpoint is written.
+            self.non_finite = (f"the training loss became {out.total.item()} at step {self.global_step + 1}; "
+                               "the run stopped and kept its last good checkpoint")
+            self.trainer.should_stop = True
+            return None
+        self.log("train/loss", out.total, prog_bar=True, sync_dist=False)
+        for name, value in out.parts.items():
+            self.log(f"train/{name}", value)
+        return out.total
+
+    def validation_step(self, batch: torch.Tensor, batch_idx: int):
+        with torch.random.fork_rng(devices=[]):  # validation must not move the training random stream
+            out = self.model.loss(batch)
+        self.log("val/loss", out.total, sync_dist=True)
+        for name, value in out.parts.items():
+            self.log(f"val/{name}", value, sync_dist=True)
+
+    def configure_optimizers(self):
+        o = self.cfg.optim
+        optimizer_cls = torch.optim.AdamW if o.optimizer == "adamw" else torch.optim.Adam
+        optimizer = optimizer_cls(self.model.parameters(), lr=o.lr, betas=tuple(o.betas), weight_decay=o.weight_decay)
+        total = max(self.cfg.trainer.max_steps, 1)
+
+        def factor(step: int) -> float:
+            if o.warmup_steps and step < o.warmup_steps:
+                return (step + 1) / o.warmup_steps
+            if o.scheduler == "cosine":
+                progress = min(1.0, (step - o.warmup_steps) / max(1, total - o.warmup_steps))
+                return 0.5 * (1 + math.cos(math.pi * progress))
+            return 1.0
+
+        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
+
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        checkpoint["vidpred"] = {"batches_trained": self.batches_trained, "rng": rng_state()}
+
+    def on_load_checkpoint(self, checkpoint: dict) -> None:
+        state = checkpoint["vidpred"]
+        self.batches_trained = state["batches_trained"]
+        set_rng_state(state["rng"])
+
+
+class ClipDataModule(L.LightningDataModule):
+    """Training batches from the resumable loader; validation batches from the start of the test split."""
+
+    def __init__(self, cfg: ExperimentConfig, module: PredictorModule):
+        super().__init__()
+        self.cfg, self.module = cfg, module
+        self._train = self._test = None
+
+    def setup(self, stage: str) -> None:
+        from vidpred.data import build_dataset
+
+        if self._train is None:
+            self._train = build_dataset(self.cfg.data, "train")
+        if self.cfg.trainer.val_every and self._test is None:
+            self._test = build_dataset(self.cfg.data, "test")
+
+    def _frames(self, clips: torch.Tensor) -> torch.Tensor:
+        frames = self.cfg.model.num_context + self.cfg.model.num_predicted
+        return clips[:, :frames]
+
+    def train_dataloader(self):
+        t = self.cfg.trainer
+        loader = ResumableLoader(self._train, t.batch_size, t.max_steps, seed=self.cfg.seed,
+                                 rank=self.trainer.global_rank, world=self.trainer.world_size,
+                                 num_workers=t.num_workers)
+        loader.start = self.module.batches_trained  # after a restart: continue where training stopped
+        return _Mapped(loader, self._frames)
+
+    def val_dataloader(self):
+        t = self.cfg.trainer
+        count = min(len(self._test), t.val_batches * t.batch_size)
+        subset = torch.utils.data.Subset(self._test, range(count))
+        return _Mapped(torch.utils.data.DataLoader(subset, batch_size=t.batch_size, num_workers=t.num_workers),
+                       self._frames)
+
+
+class _Mapped:
+    """An iterable that applies ``fn`` to each batch of ``loader`` (and keeps its length)."""
+
+    def __init__(self, loader, fn):
+        self.loader, self.fn = loader, fn
+
+    def __len__(self) -> int:
+        return len(self.loader)
+
+    def __iter__(self):
+        return (self.fn(batch) for batch in self.loader)

@@ -1,0 +1,126 @@
+"""``vidpred train``: a run folder, the stages of the model's pipeline, Lightning's Trainer.
+
+Run folder (DESIGN.md)::
+
+    runs/<name>/config.yaml          the resolved config (written first; a re-run must match it)
+    runs/<name>/model.safetensors    published weights (config.yaml's model section rebuilds the model)
+    runs/<name>/checkpoints/last.ckpt  Lightning's state for resuming (loaded with weights_only=True)
+    runs/<name>/logs/                TensorBoard (logs/tensorboard) and CSV (logs/csv/metrics.csv)
+    runs/<name>/samples/             sample grids written during training
+    runs/<name>/stages/<stage>.done  finished stages, skipped by a re-run
+
+Running the same command again resumes from ``last.ckpt`` with optimizer, scheduler, step, data position and
+random states, so a run killed at any point ends with the weights an uninterrupted run would have had (bit
+for bit on CPU with ``trainer.deterministic=true``).
+"""
+from __future__ import annotations
+
+import hashlib
+import shutil
+import sys
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import yaml
+
+from vidpred.config import ConfigError, atomic_write_text, to_dict
+from vidpred.training.config import ExperimentConfig
+
+
+@dataclass
+class Stage:
+    """One step of a model's training pipeline (e.g. tokenizer -> extract codes -> priors)."""
+    name: str
+    run: Callable[[ExperimentConfig, Path, bool], None]  # (config, run folder, resume)
+
+
+def stages_for(cfg: ExperimentConfig) -> list[Stage]:
+    from vidpred.registry import model_spec
+
+    spec = model_spec(cfg.model.name)
+    return spec.stages(cfg) if spec.stages else [Stage("train", train_predictor)]
+
+
+def run_folder(cfg: ExperimentConfig) -> Path:
+    return Path(cfg.runs_dir) / cfg.name
+
+
+def train(cfg: ExperimentConfig, fresh: bool = False) -> Path:
+    """Run every unfinished stage of ``cfg``'s pipeline in its run folder; returns the folder."""
+    folder = run_folder(cfg)
+    resolved = yaml.safe_dump(to_dict(cfg), sort_keys=False)
+    if fresh and folder.exists():
+        shutil.rmtree(folder)
+    saved = folder / "config.yaml"
+    if saved.is_file():
+        before = yaml.safe_load(saved.read_text())
+        before.pop("model_weights", None)
+        if before != to_dict(cfg):
+            differ = sorted(k for k in set(before) | set(to_dict(cfg)) if before.get(k) != to_dict(cfg).get(k))
+            raise ConfigError(f"{folder} holds a run with another config (sections {', '.join(differ)} differ); "
+                              "choose another name=, or pass --fresh to start it over")
+    atomic_write_text(saved, resolved)
+    for stage in stages_for(cfg):
+        done = folder / "stages" / f"{stage.name}.done"
+        if done.is_file():
+            print(f"vidpred: stage {stage.name!r} of {cfg.name} is finished; skipping it", file=sys.stderr)
+            continue
+        stage.run(cfg, folder, True)
+        atomic_write_text(done, "finished\n")
+    return folder
+
+
+def weights_digest(module) -> str:
+    digest = hashlib.sha256()
+    for name, tensor in sorted(module.state_dict().items()):
+        digest.update(name.encode())
+        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()
+
+
+def train_predictor(cfg: ExperimentConfig, folder: Path, resume: bool = True) -> None:
+    """The single-stage pipeline: optimise the model's loss with Lightning, then publish its weights."""
+    import lightning as L
+    from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
+
+    from vidpred.models.io import build_model, save_model
+    from vidpred.training.callbacks import LAST_CHECKPOINT, AtomicCheckpoint, SampleGrids, TimeBudget
+    from vidpred.training.module import ClipDataModule, NonFiniteLoss, PredictorModule
+
+    t = cfg.trainer
+    L.seed_everything(cfg.seed, workers=True, verbose=False)
+    model = build_model(cfg.model)
+    module = PredictorModule(model, cfg)
+    data = ClipDataModule(cfg, module)
+    checkpoints = folder / "checkpoints"
+    checkpoints.mkdir(parents=True, exist_ok=True)
+    callbacks = [AtomicCheckpoint(checkpoints, t.checkpoint_every)]
+    if t.sample_every:
+        callbacks.append(SampleGrids(folder / "samples", t.sample_every))
+    if t.max_minutes:
+        callbacks.append(TimeBudget(t.max_minutes))
+    loggers = [CSVLogger(folder, name="logs", version="csv"), TensorBoardLogger(folder, name="logs", version="tensorboard")]
+    trainer = L.Trainer(
+        accelerator=t.accelerator, devices=t.devices, num_nodes=t.num_nodes, strategy=t.strategy,
+        precision=t.precision, max_steps=t.max_steps, max_epochs=1,  # one pass of the loader is the whole run
+        deterministic=t.deterministic,
+        callbacks=callbacks, logger=loggers, enable_checkpointing=False, use_distributed_sampler=False,
+        num_sanity_val_steps=0, log_every_n_steps=t.log_every, gradient_clip_val=cfg.optim.grad_clip,
+        val_check_interval=t.val_every or None, check_val_every_n_epoch=None if t.val_every else 1,
+        limit_val_batches=t.val_batches if t.val_every else 0, default_root_dir=folder,
+        enable_model_summary=False)
+    last = checkpoints / LAST_CHECKPOINT
+    ckpt_path = str(last) if resume and last.is_file() else None
+    if ckpt_path:
+        print(f"vidpred: resuming {cfg.name} from {last}", file=sys.stderr)
+    with warnings.catch_warnings():
+        # The loader resumes mid-pass by itself (training/loader.py); Lightning cannot know that.
+        warnings.filterwarnings("ignore", message=".*resuming from a checkpoint that ended before the epoch ended.*")
+        trainer.fit(module, datamodule=data, ckpt_path=ckpt_path, weights_only=True)
+    if module.non_finite:
+        raise NonFiniteLoss(f"{cfg.name}: {module.non_finite} ({last})")
+    atomic_write_text(folder / "logs" / f"weights_digest_rank{trainer.global_rank}.txt", weights_digest(model) + "\n")
+    if trainer.is_global_zero:
+        save_model(model.cpu(), folder, config=to_dict(cfg))
