@@ -77,3 +77,54 @@ def test_evaluate_and_report(tmp_path, capsys):
     assert "unknown protocol 'nope'" in capsys.readouterr().err
     assert main(["evaluate", "--model", "copy_last", "--protocol", "kth-10-20", "--out", str(tmp_path / "x")]) == 2
     assert "kth needs root=" in capsys.readouterr().err
+
+
+def test_predict_on_a_shipped_mp4_writes_a_playable_file_of_the_right_length(tmp_path, capsys):
+    from vidpred.data.sample_clips import clip_folder
+
+    clip = clip_folder() / "bikes.mp4"
+    out = tmp_path / "pred.mp4"
+    assert main(["predict", "linear_extrapolation", "--input", str(clip), "--context", "4", "--horizon", "12",
+                 "--samples", "2", "--out", str(out), "--frames-out", str(tmp_path / "pred.npy")]) == 0
+    notes = capsys.readouterr().out
+    assert "converted 3-channel frames to 1 channel(s)" in notes and "cropped and resized 640x272" in notes
+    assert read_video(out).shape[0] == 16  # 4 context + 12 predicted frames
+    import numpy as np
+
+    assert np.load(tmp_path / "pred.npy").shape == (2, 12, 1, 64, 64)
+    assert main(["predict", "copy_last", "--input", "data:moving_mnist:3", "--out", str(tmp_path / "p.gif")]) == 0
+    assert read_video(tmp_path / "p.gif").shape[0] == 20
+
+
+def test_predict_bad_input_is_one_sentence(tmp_path, capsys):
+    from vidpred.data.sample_clips import clip_folder
+
+    (tmp_path / "junk.mp4").write_bytes(b"not a video at all" * 100)
+    assert main(["predict", "copy_last", "--input", str(tmp_path / "junk.mp4"), "--out", str(tmp_path / "x.gif")]) == 2
+    assert "junk.mp4: cannot" in capsys.readouterr().err
+    frames = tmp_path / "frames"
+    frames.mkdir()
+    from PIL import Image
+
+    for t in range(3):
+        Image.new("RGB", (32, 32), (t * 50, 0, 0)).save(frames / f"{t}.png")
+    assert main(["predict", "copy_last", "--input", str(frames), "--context", "5", "--out", str(tmp_path / "x.gif")]) == 2
+    assert "has 3 frames; --context 5 needs at least 5" in capsys.readouterr().err
+    assert main(["predict", "linear_extrapolation", "--input", str(clip_folder() / "bikes.mp4"), "--context", "1",
+                 "--out", str(tmp_path / "x.gif")]) == 2
+    assert "the model needs at least 2 context frames" in capsys.readouterr().err
+
+
+def test_python_predict_api_takes_numpy_and_torch():
+    import numpy as np
+    import torch
+
+    import vidpred
+
+    frames = (np.random.default_rng(0).random((6, 3, 48, 80)) * 255).astype(np.uint8)
+    out = vidpred.predict("copy_last", frames, horizon=4, num_samples=2)
+    assert out.shape == (2, 4, 1, 64, 64) and out.dtype == torch.float32
+    same = vidpred.predict(vidpred.load("copy_last"), torch.from_numpy(frames).float() / 255, horizon=4, num_samples=2)
+    assert torch.allclose(out, same, atol=1 / 255)
+    with pytest.raises(ValueError, match=r"float frames must lie in \[0, 1\]"):
+        vidpred.predict("copy_last", torch.full((3, 1, 64, 64), 2.0), horizon=1)

@@ -1,6 +1,6 @@
 """vidpred: stochastic video prediction.
 
-Public API: :func:`list_datasets`, :func:`list_models`, :func:`load`. Video tensors at every public boundary
+Public API: :func:`list_datasets`, :func:`list_models`, :func:`load`, :func:`predict`. Video tensors at every public boundary
 are ``(B, T, C, H, W)`` (a single clip ``(T, C, H, W)``), float32 in [0, 1].
 """
 __version__ = "0.1.0"
@@ -27,4 +27,16 @@ def load(name_or_folder: str, device: str = "cpu"):
     return resolve_model(name_or_folder, device)
 
 
-__all__ = ["__version__", "list_datasets", "list_models", "load"]
+def predict(model, frames, horizon: int, num_samples: int = 1, context: int | None = None,
+            seed: int | None = None, temperature: float = 1.0):
+    """Predict ``horizon`` frames after the first ``context`` frames (default: all) of one clip ``(T, C, H, W)``
+    (numpy or torch; uint8 or float in [0, 1]; any size, fitted to the model). ``model``: a loaded model, a run
+    folder or a model name. Returns float ``(num_samples, horizon, C, S, S)``."""
+    from vidpred.inference import predict as _predict
+
+    if isinstance(model, str):
+        model = load(model)
+    return _predict(model, frames, horizon, num_samples, context=context, seed=seed, temperature=temperature)
+
+
+__all__ = ["__version__", "list_datasets", "list_models", "load", "predict"]

@@ -145,6 +145,16 @@ def cmd_train(args) -> None:
     print(f"trained {cfg.name}: weights in {folder / 'model.safetensors'}")
 
 
+def cmd_predict(args) -> None:
+    from vidpred.models.io import resolve_model
+    from vidpred.inference import predict_to_file
+
+    model = resolve_model(args.model, args.device)
+    for note in predict_to_file(model, args.input, args.out, args.context, args.horizon, args.samples, args.seed,
+                                args.temperature, args.frames_out):
+        print(note)
+
+
 def cmd_demo(args) -> None:
     from vidpred.demo import run_demo
 
@@ -204,6 +214,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_train, takes_overrides=True)
 
     p = verbs.add_parser(
+        "predict", help="predict the future of a video with a trained model",
+        description="Read a video (file, frame folder, or data:NAME[:INDEX] for a test clip), fit it to the model's "
+                    "frames (centre crop, resize, grey/RGB), predict from its first K frames and write a grid: "
+                    "the ground truth (when the input is long enough) and each sample.")
+    p.add_argument("model", help="a run folder (config.yaml + model.safetensors) or a registered model name")
+    p.add_argument("--input", required=True, help="clip.mp4, a folder of frames, or data:NAME[:INDEX]")
+    p.add_argument("--context", type=int, help="context frames (default: the model's training context)")
+    p.add_argument("--horizon", type=int, help="frames to predict (default: the model's training horizon)")
+    p.add_argument("--samples", type=int, default=1, help="samples to draw (default 1)")
+    p.add_argument("--out", required=True, help="output grid: .mp4, .gif or .png")
+    p.add_argument("--frames-out", help="also save the predicted frames as .npy (samples, horizon, C, H, W)")
+    p.add_argument("--temperature", type=float, default=1.0, help="sampling temperature (stochastic models)")
+    p.add_argument("--seed", type=int, help="random seed for reproducible samples")
+    p.add_argument("--device", default="cpu")
+    p.set_defaults(func=cmd_predict)
+
+    p = verbs.add_parser(
         "evaluate", help="evaluate a model under a paper's protocol", epilog=EPILOG + " They set data fields.",
         usage="vidpred evaluate --model NAME_OR_DIR --protocol P --out DIR [options] [key=value ...]",
         description="Evaluate a model under a named protocol (data set, context, horizon, metrics, samples): "
@@ -253,7 +280,8 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         args.func(args)
-    except (ConfigError, DataError, VideoReadError, WeightsUnavailable, NonFiniteLoss, FileNotFoundError) as err:
+    except (ConfigError, DataError, VideoReadError, WeightsUnavailable, NonFiniteLoss, FileNotFoundError,
+            ValueError) as err:
         print(f"vidpred: error: {err}", file=sys.stderr)
         return 2
     return 0

@@ -31,7 +31,7 @@ class NoisyCopy(Predictor):
         super().__init__(config)
         self.min_context = min_context
 
-    def _predict(self, context, horizon, num_samples, generator):
+    def _predict(self, context, horizon, num_samples, generator, temperature):
         b = context.shape[0]
         base = context[:, -1:].unsqueeze(1).expand(b, num_samples, horizon, *context.shape[2:])
         noise = torch.rand(base.shape, generator=generator, device=context.device)
@@ -162,7 +162,7 @@ def test_perfect_frames_are_averaged_at_the_psnr_cap():
             super().__init__(config)
             self.future = future
 
-        def _predict(self, context, horizon, num_samples, generator):
+        def _predict(self, context, horizon, num_samples, generator, temperature):
             out = context[:, -1:].expand(-1, horizon, -1, -1, -1).clone()
             out[0] = self.future
             return out.unsqueeze(1)

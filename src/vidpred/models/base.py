@@ -43,6 +43,7 @@ class Predictor(nn.Module, abc.ABC):
 
     min_context: int = 1  # fewest context frames ``predict`` accepts
     stochastic: bool = False
+    uses_temperature: bool = False  # whether ``temperature`` changes this model's samples
 
     def __init__(self, config: ModelConfig):
         super().__init__()
@@ -63,14 +64,16 @@ class Predictor(nn.Module, abc.ABC):
 
     @torch.no_grad()
     def predict(self, context: Tensor, horizon: int, num_samples: int = 1,
-                generator: torch.Generator | None = None) -> Tensor:
+                generator: torch.Generator | None = None, temperature: float = 1.0) -> Tensor:
         self.check_context(context)
         if horizon < 1 or num_samples < 1:
             raise ValueError(f"horizon ({horizon}) and num_samples ({num_samples}) must be at least 1")
-        return self._predict(context, horizon, num_samples, generator)
+        if temperature <= 0:
+            raise ValueError(f"temperature must be positive, got {temperature}")
+        return self._predict(context, horizon, num_samples, generator, temperature)
 
     @abc.abstractmethod
-    def _predict(self, context: Tensor, horizon: int, num_samples: int, generator) -> Tensor:
+    def _predict(self, context: Tensor, horizon: int, num_samples: int, generator, temperature: float) -> Tensor:
         """``predict`` after its input checks: ``(B, num_samples, horizon, C, H, W)`` in [0, 1]."""
 
     @abc.abstractmethod

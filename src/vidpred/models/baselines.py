@@ -34,7 +34,7 @@ class _Baseline(Predictor):
     def _one(self, context: Tensor, horizon: int) -> Tensor:
         """The one (deterministic) future ``(B, horizon, C, H, W)``."""
 
-    def _predict(self, context: Tensor, horizon: int, num_samples: int, generator) -> Tensor:
+    def _predict(self, context: Tensor, horizon: int, num_samples: int, generator, temperature: float) -> Tensor:
         future = self._one(context, horizon)  # (B, H, C, H, W)
         return future.unsqueeze(1).expand(-1, num_samples, -1, -1, -1, -1).contiguous()
 

@@ -97,7 +97,7 @@ class ConvLSTMPredictor(Predictor):
         total = sum(parts.values())
         return LossOutput(total, {k: v.detach() for k, v in parts.items()})
 
-    def _predict(self, context: Tensor, horizon: int, num_samples: int, generator) -> Tensor:
+    def _predict(self, context: Tensor, horizon: int, num_samples: int, generator, temperature: float) -> Tensor:
         tc = context.shape[1]
         predictions = self._rollout(context, tc, tc + horizon)[:, tc - 1:]  # (B, horizon, C, H, W)
         return predictions.unsqueeze(1).expand(-1, num_samples, -1, -1, -1, -1).contiguous()

@@ -80,8 +80,9 @@ def weights_digest(module) -> str:
     return digest.hexdigest()
 
 
-def train_predictor(cfg: ExperimentConfig, folder: Path, resume: bool = True) -> None:
-    """The single-stage pipeline: optimise the model's loss with Lightning, then publish its weights."""
+def train_predictor(cfg: ExperimentConfig, folder: Path, resume: bool = True):
+    """The single-stage pipeline: optimise the model's loss with Lightning, then publish its weights.
+    Returns the trained model (in memory)."""
     import lightning as L
     from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 
@@ -123,4 +124,5 @@ def train_predictor(cfg: ExperimentConfig, folder: Path, resume: bool = True) ->
         raise NonFiniteLoss(f"{cfg.name}: {module.non_finite} ({last})")
     atomic_write_text(folder / "logs" / f"weights_digest_rank{trainer.global_rank}.txt", weights_digest(model) + "\n")
     if trainer.is_global_zero:
-        save_model(model.cpu(), folder, config=to_dict(cfg))
+        save_model(model, folder, config=to_dict(cfg))
+    return model

@@ -1,0 +1,159 @@
+"""The training engine: run folder, checkpoint -> load -> predict, resume after SIGKILL, DDP, NaN guard."""
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+
+from vidpred.config import ConfigError
+from vidpred.models.base import LossOutput, ModelConfig, Predictor
+from vidpred.models.io import load_model
+from vidpred.registry import MODELS, ModelSpec, register_model
+from vidpred.training.config import load_experiment
+from vidpred.training.module import NonFiniteLoss
+from vidpred.training.runner import train, train_predictor
+
+VIDPRED = str(Path(sys.executable).with_name("vidpred"))
+TINY = {
+    "name": "tiny",
+    "model": {"name": "convlstm", "hidden": [4], "kernel_size": 3, "patch_size": 4, "image_size": 32,
+              "num_context": 2, "num_predicted": 2},
+    "data": {"name": "moving_mnist", "image_size": 32, "digit_size": 16, "num_frames": 4, "num_test": 8},
+    "trainer": {"max_steps": 2, "batch_size": 2, "checkpoint_every": 1, "sample_every": 1, "log_every": 1,
+                "accelerator": "cpu"},
+}
+
+
+def tiny(tmp_path, **sections) -> dict:
+    cfg = {k: dict(v) if isinstance(v, dict) else v for k, v in TINY.items()}
+    cfg["runs_dir"] = str(tmp_path / "runs")
+    for key, value in sections.items():
+        cfg[key] = {**cfg.get(key, {}), **value} if isinstance(value, dict) else value
+    return cfg
+
+
+def write_config(tmp_path, cfg: dict) -> Path:
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    return path
+
+
+def test_two_steps_checkpoint_load_predict_matches_memory(tmp_path):
+    cfg = load_experiment(base=tiny(tmp_path))
+    folder = tmp_path / "runs" / "tiny"
+    trained = train_predictor(cfg, folder)
+    for item in ("checkpoints/last.ckpt", "model.safetensors", "config.yaml", "samples/step_000002.gif"):
+        assert (folder / item).is_file(), item
+    assert (folder / "logs" / "csv" / "metrics.csv").is_file() and list((folder / "logs" / "tensorboard").glob("events*"))
+    loaded = load_model(folder)
+    context = torch.rand(2, 2, 1, 32, 32)
+    assert torch.equal(loaded.predict(context, 3), trained.eval().predict(context, 3))
+    checkpoint = torch.load(folder / "checkpoints" / "last.ckpt", weights_only=True)
+    assert checkpoint["global_step"] == 2 and checkpoint["vidpred"]["batches_trained"] == 2
+    state = {k.removeprefix("model."): v for k, v in checkpoint["state_dict"].items()}
+    assert all(torch.equal(state[k], v) for k, v in loaded.state_dict().items())
+
+
+def test_rerun_skips_finished_stage_and_refuses_another_config(tmp_path, capsys):
+    cfg = load_experiment(base=tiny(tmp_path))
+    train(cfg)
+    capsys.readouterr()
+    train(cfg)
+    assert "stage 'train' of tiny is finished; skipping it" in capsys.readouterr().err
+    other = load_experiment(base=tiny(tmp_path, optim={"lr": 0.5}))
+    with pytest.raises(ConfigError, match=r"holds a run with another config \(sections optim differ\)"):
+        train(other)
+
+
+def test_unknown_names_list_the_known_ones(tmp_path):
+    with pytest.raises(ConfigError, match="unknown model 'convlstmm'; known models: .*convlstm"):
+        load_experiment(base=tiny(tmp_path, model={"name": "convlstmm"}))
+    with pytest.raises(ConfigError, match="unknown data set 'mmnist'; known data sets: bair, kth, moving_mnist"):
+        load_experiment(base=tiny(tmp_path, data={"name": "mmnist"}))
+    with pytest.raises(ConfigError, match=r"data.num_frames is 4; the model trains on 2 \+ 3 = 5 frames"):
+        load_experiment(base=tiny(tmp_path, model={"num_predicted": 3}))
+
+
+def _digest(folder: Path) -> str:
+    return (folder / "logs" / "weights_digest_rank0.txt").read_text().strip()
+
+
+def test_resume_after_sigkill_reproduces_uninterrupted_weights(tmp_path):
+    settings = {"max_steps": 24, "checkpoint_every": 4, "sample_every": 0, "deterministic": True,
+                "batch_size": 4}
+    config = write_config(tmp_path, tiny(tmp_path, trainer=settings))
+    subprocess.run([VIDPRED, "train", str(config), "name=whole"], check=True, capture_output=True)
+    command = [VIDPRED, "train", str(config), "name=killed"]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    checkpoint = tmp_path / "runs" / "killed" / "checkpoints" / "last.ckpt"
+    deadline = time.monotonic() + 120
+    while not checkpoint.exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    killed_at = torch.load(checkpoint, weights_only=True)["global_step"]
+    assert 0 < killed_at < 24, "the run was not interrupted mid-training"
+    assert not (tmp_path / "runs" / "killed" / "model.safetensors").exists()
+    resumed = subprocess.run(command, capture_output=True, text=True, check=True)
+    assert "resuming killed from" in resumed.stderr
+    assert _digest(tmp_path / "runs" / "killed") == _digest(tmp_path / "runs" / "whole")
+
+
+@pytest.mark.skipif(shutil.which("torchrun", path=os.path.dirname(sys.executable)) is None, reason="needs torchrun")
+def test_ddp_two_cpu_processes_agree(tmp_path):
+    config = write_config(tmp_path, tiny(tmp_path, trainer={"max_steps": 3, "strategy": "ddp", "devices": 2,
+                                                            "sample_every": 0}))
+    torchrun = str(Path(sys.executable).with_name("torchrun"))
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    result = subprocess.run([torchrun, "--standalone", "--nproc_per_node=2", VIDPRED, "train", str(config)],
+                            capture_output=True, text=True, env=env, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    logs = tmp_path / "runs" / "tiny" / "logs"
+    rank0, rank1 = (logs / "weights_digest_rank0.txt").read_text(), (logs / "weights_digest_rank1.txt").read_text()
+    assert rank0 == rank1
+    assert torch.load(tmp_path / "runs" / "tiny" / "checkpoints" / "last.ckpt", weights_only=True)["global_step"] == 3
+
+
+@dataclass
+class ExplodingConfig(ModelConfig):
+    name: str = "exploding_test_model"
+
+
+class Exploding(Predictor):
+    """Its loss turns NaN at the fourth step."""
+
+    def __init__(self, config):
+        super().__init__(config)
+        self.weight = torch.nn.Parameter(torch.ones(()))
+        self.calls = 0
+
+    def loss(self, batch):
+        self.calls += 1
+        value = (self.weight * batch).mean()
+        return LossOutput(value * float("nan") if self.calls >= 4 else value)
+
+    def _predict(self, context, horizon, num_samples, generator, temperature):
+        return context[:, -1:].unsqueeze(1).expand(-1, num_samples, horizon, -1, -1, -1)
+
+
+def test_nan_loss_stops_with_a_clear_message_and_keeps_last_good_checkpoint(tmp_path):
+    if "exploding_test_model" not in MODELS:
+        register_model(ModelSpec("exploding_test_model", ExplodingConfig, Exploding, "test only"))
+    base = tiny(tmp_path, trainer={"max_steps": 10, "checkpoint_every": 2, "sample_every": 0})
+    base["model"] = {"name": "exploding_test_model", "image_size": 32, "num_context": 2, "num_predicted": 2}
+    cfg = load_experiment(base=base)
+    try:
+        with pytest.raises(NonFiniteLoss, match=r"the training loss became nan at step 4; the run stopped and kept"):
+            train(cfg)
+    finally:
+        MODELS.pop("exploding_test_model")
+    folder = tmp_path / "runs" / "tiny"
+    assert torch.load(folder / "checkpoints" / "last.ckpt", weights_only=True)["global_step"] == 2
+    assert not (folder / "model.safetensors").exists() and not (folder / "stages" / "train.done").exists()
