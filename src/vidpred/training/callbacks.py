@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import time
 from pathlib import Path
 
@@ -79,3 +80,20 @@ class TimeBudget(L.Callback):
         elapsed = torch.tensor(float(time.monotonic() - self.started > self.seconds))
         if trainer.strategy.reduce(elapsed, reduce_op="max") > 0:  # all ranks stop together
             trainer.should_stop = True
+
+
+class LogLines(L.Callback):
+    """Where stderr is not a terminal (a log file, CI), a line every ``every`` steps: step, loss, speed."""
+
+    def __init__(self, every: int):
+        self.every, self.last = every, None
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        if sys.stderr.isatty() or not trainer.is_global_zero or trainer.global_step % self.every:
+            return
+        now = time.monotonic()
+        speed = f", {self.every / (now - self.last[1]):.2f} steps/s" if self.last else ""
+        loss = trainer.callback_metrics.get("train/loss")
+        loss_text = f", loss {float(loss):.5f}" if loss is not None else ""
+        print(f"step {trainer.global_step}/{trainer.max_steps}{loss_text}{speed}", file=sys.stderr, flush=True)
+        self.last = (trainer.global_step, now)

@@ -87,7 +87,7 @@ def train_predictor(cfg: ExperimentConfig, folder: Path, resume: bool = True):
     from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 
     from vidpred.models.io import build_model, save_model
-    from vidpred.training.callbacks import LAST_CHECKPOINT, AtomicCheckpoint, SampleGrids, TimeBudget
+    from vidpred.training.callbacks import LAST_CHECKPOINT, AtomicCheckpoint, LogLines, SampleGrids, TimeBudget
     from vidpred.training.module import ClipDataModule, NonFiniteLoss, PredictorModule
 
     t = cfg.trainer
@@ -97,7 +97,7 @@ def train_predictor(cfg: ExperimentConfig, folder: Path, resume: bool = True):
     data = ClipDataModule(cfg, module)
     checkpoints = folder / "checkpoints"
     checkpoints.mkdir(parents=True, exist_ok=True)
-    callbacks = [AtomicCheckpoint(checkpoints, t.checkpoint_every)]
+    callbacks = [AtomicCheckpoint(checkpoints, t.checkpoint_every), LogLines(max(1, 10 * t.log_every))]
     if t.sample_every:
         callbacks.append(SampleGrids(folder / "samples", t.sample_every))
     if t.max_minutes:
