@@ -11,7 +11,7 @@ MODELS = model_names()
 
 def test_registry_lists_the_baselines():
     assert {"copy_last", "linear_extrapolation"} <= set(MODELS)
-    with pytest.raises(ConfigError, match="unknown model 'nope'; known models: copy_last"):
+    with pytest.raises(ConfigError, match="unknown model 'nope'; known models: convlstm, copy_last, linear_extrapolation"):
         model_spec("nope")
 
 
@@ -71,3 +71,15 @@ def test_public_api(tmp_path):
     save_model(model, tmp_path / "saved")
     assert vidpred.load(str(tmp_path / "saved")).config == model.config
     assert vidpred.load("copy_last").config.name == "copy_last"
+
+
+def test_convlstm_presets_are_constructible_at_their_sizes():
+    from vidpred.models.presets import PRESETS
+
+    paper = build_model(PRESETS["convlstm_mmnist"]())
+    assert sum(p.numel() for p in paper.parameters()) == 11_677_712  # 4 x 128 hidden, 5x5 filters, 4x4 patches
+    assert [c.hidden for c in paper.stack.cells] == [128, 128, 128, 128]
+    out = paper.predict(torch.rand(1, 2, 1, 64, 64), horizon=1)
+    assert out.shape == (1, 1, 1, 1, 64, 64)
+    small = build_model(PRESETS["convlstm_small"]())
+    assert sum(p.numel() for p in small.parameters()) < 200_000

@@ -93,6 +93,8 @@ def train_predictor(cfg: ExperimentConfig, folder: Path, resume: bool = True):
     t = cfg.trainer
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     model = build_model(cfg.model)
+    count = sum(p.numel() for p in model.parameters())
+    print(f"vidpred: training {cfg.model.name} ({count:,} parameters) into {folder}", file=sys.stderr)
     module = PredictorModule(model, cfg)
     data = ClipDataModule(cfg, module)
     checkpoints = folder / "checkpoints"
