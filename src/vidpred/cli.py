@@ -3,6 +3,10 @@
     vidpred data list
     vidpred data prepare NAME [--root PATH] --out DIR [key=value ...]
     vidpred data show NAME [--root PATH] [--split test] [--n 8] [--context K] --out grid.gif [key=value ...]
+    vidpred train CONFIG.yaml [--fresh] [key=value ...]
+    vidpred predict RUN_DIR_OR_MODEL --input VIDEO|FRAMES_DIR|data:NAME[:INDEX] --out grid.mp4 [...]
+    vidpred evaluate --model RUN_DIR_OR_MODEL --protocol P --out DIR [...]
+    vidpred report DIR1 DIR2 ... --out DIR
     vidpred demo [--out outputs/demo]
 
 Errors in the user's input (a wrong key, a missing folder, an unreadable file) print one sentence and exit
@@ -15,24 +19,27 @@ import sys
 import time
 from pathlib import Path
 
-from vidpred.config import ConfigError, apply_overrides, from_dict
+from vidpred.config import ConfigError, apply_overrides
 
 EPILOG = "Config values: add key=value pairs after the options (e.g. num_digits=1 image_size=128)."
 
 
 def _data_config(name: str, root: str | None, overrides: list[str], cache: str | None = None):
+    from vidpred.data import data_config
     from vidpred.registry import dataset_spec
 
-    spec = dataset_spec(name)
-    base = {"name": name}
-    if root is not None:
-        base["root"] = root
-    if cache is not None:
-        base["cache"] = cache
-    cfg = from_dict(spec.config_cls, apply_overrides(base, overrides), "data")
-    if spec.needs_root and not getattr(cfg, "root", None) and not cfg.cache:
+    fields = _data_fields(overrides, root, cache)
+    cfg = data_config(name, **fields)
+    if dataset_spec(name).needs_root and not getattr(cfg, "root", None) and not cfg.cache:
         raise ConfigError(f"data set {name!r} is read from files: give --root PATH (or --cache DIR of a prepared store)")
     return cfg
+
+
+def _data_fields(overrides: list[str], root: str | None, cache: str | None) -> dict:
+    """Data config fields from key=value overrides and the --root / --cache options."""
+    fields = apply_overrides({}, overrides)
+    fields.update({k: v for k, v in (("root", root), ("cache", cache)) if v is not None})
+    return fields
 
 
 def _console():
@@ -101,11 +108,7 @@ def cmd_evaluate(args) -> None:
     from vidpred.models.io import resolve_model
 
     protocol = get_protocol(args.protocol)
-    data_overrides = dict(apply_overrides({}, args.overrides))
-    if args.root:
-        data_overrides["root"] = args.root
-    if args.cache:
-        data_overrides["cache"] = args.cache
+    data_overrides = _data_fields(args.overrides, args.root, args.cache)
     # a registered name is built for the protocol's frames; a saved model folder keeps its own config
     model = resolve_model(args.model, args.device, channels=protocol.data.get("channels", 1),
                           image_size=protocol.data.get("image_size", 64), num_context=protocol.context,
