@@ -1,0 +1,152 @@
+"""Walker et al. 2021's hierarchical 3D Video VQ-VAE: the tokenizer of the Video VQ-VAE predictor.
+
+Sizes are Appendix Table 3 (``presets.walker_kinetics_256``); shapes for a (T, H, W) video:
+
+- encoder stage 1: Conv3d, filter (t, h, w) = (4, 8, 8), stride (2, 4, 4) -> residual stack (hidden 128,
+  residual 32, 2 layers) -> 1x1x1 conv to the codebook dimension: **bottom** latent at (T/2, H/4, W/4);
+- encoder stage 2: Conv3d (4, 4, 4), stride (2, 2, 2) on stage 1's features -> residual stack -> 1x1x1 conv:
+  **top** latent at (T/4, H/8, W/8);
+- two separate EMA codebooks of 512 codes x 64 dimensions (``nn/quantize.py``; beta = 0.25);
+- decoder: the top quantised latent upsampled by a transposed Conv3d (4, 4, 4) stride 2 to the bottom's grid,
+  concatenated with the bottom quantised latent, a 3x3x3 conv and a residual stack, then the transposed conv
+  (4, 8, 8) stride (2, 4, 4) of Table 3 back to the video.
+
+Training loss (Eq. 2): |D(e) - x|^2 + the two commitment terms (the codebooks learn by EMA, Eq. 3).
+Bottom masking (§3.1): during training the bottom half of the decoder's input is zeroed per sample with
+probability ``mask_bottom_prob`` so the decoder learns to use the top level. The paper gives no rate; we use
+0.25: three updates in four train the full reconstruction the predictor decodes, one in four the top-only path.
+Videos enter as (B, T, C, H, W) in [0, 1] and are shifted to [-0.5, 0.5] inside (VQ-VAE's convention).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Literal
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from vidpred.nn.blocks import ResidualStack3d
+from vidpred.nn.quantize import EMAVectorQuantizer
+
+
+@dataclass
+class VideoVQVAEConfig:
+    name: str = "video_vqvae"
+    channels: Literal[1, 3] = 1
+    image_size: int = 64
+    num_frames: int = 16
+    hidden: int = 128
+    residual: int = 32
+    layers: int = 2
+    num_codes: int = 512
+    code_dim: int = 64
+    beta: float = 0.25
+    decay: float = 0.99
+    restart_after: int = 100  # steps unused before a code is re-seeded; 0: off (the paper's behaviour)
+    mask_bottom_prob: float = 0.25
+
+    def validate(self) -> None:
+        if self.image_size % 8 or self.num_frames % 4:
+            raise ValueError(f"image_size ({self.image_size}) must be a multiple of 8 and num_frames "
+                             f"({self.num_frames}) of 4: the top latent is at (T/4, H/8, W/8)")
+        if not 0.0 <= self.mask_bottom_prob <= 1.0:
+            raise ValueError(f"mask_bottom_prob must be in [0, 1], got {self.mask_bottom_prob}")
+
+    @property
+    def top_shape(self) -> tuple[int, int, int]:
+        return self.num_frames // 4, self.image_size // 8, self.image_size // 8
+
+    @property
+    def bottom_shape(self) -> tuple[int, int, int]:
+        return self.num_frames // 2, self.image_size // 4, self.image_size // 4
+
+
+@dataclass
+class VQVAEOutput:
+    recon: torch.Tensor  # (B, T, C, H, W) in [0, 1] (clamped)
+    loss: torch.Tensor
+    parts: dict = field(default_factory=dict)  # reconstruction, commitment per level, usage and perplexity
+    top_codes: torch.Tensor | None = None
+    bottom_codes: torch.Tensor | None = None
+
+
+class VideoVQVAE(nn.Module):
+    def __init__(self, config: VideoVQVAEConfig):
+        super().__init__()
+        self.config = c = config
+        self.enc_bottom = nn.Sequential(
+            nn.Conv3d(c.channels, c.hidden, (4, 8, 8), stride=(2, 4, 4), padding=(1, 2, 2)),
+            ResidualStack3d(c.hidden, c.residual, c.layers))
+        self.pre_bottom = nn.Conv3d(c.hidden, c.code_dim, 1)
+        self.enc_top = nn.Sequential(
+            nn.Conv3d(c.hidden, c.hidden, 4, stride=2, padding=1), ResidualStack3d(c.hidden, c.residual, c.layers))
+        self.pre_top = nn.Conv3d(c.hidden, c.code_dim, 1)
+        self.vq_top = EMAVectorQuantizer(c.num_codes, c.code_dim, c.beta, c.decay, restart_after=c.restart_after)
+        self.vq_bottom = EMAVectorQuantizer(c.num_codes, c.code_dim, c.beta, c.decay, restart_after=c.restart_after)
+        self.upsample_top = nn.ConvTranspose3d(c.code_dim, c.code_dim, 4, stride=2, padding=1)
+        self.decoder = nn.Sequential(
+            nn.Conv3d(2 * c.code_dim, c.hidden, 3, padding=1), ResidualStack3d(c.hidden, c.residual, c.layers),
+            nn.ConvTranspose3d(c.hidden, c.channels, (4, 8, 8), stride=(2, 4, 4), padding=(1, 2, 2)))
+
+    def _check(self, video: torch.Tensor) -> torch.Tensor:
+        c = self.config
+        expected = (c.num_frames, c.channels, c.image_size, c.image_size)
+        if video.dim() != 5 or tuple(video.shape[1:]) != expected:
+            raise ValueError(f"video has shape {tuple(video.shape)}; the tokenizer takes (B, {', '.join(map(str, expected))})")
+        return video.transpose(1, 2) - 0.5  # (B, C, T, H, W) in [-0.5, 0.5]
+
+    def _encode(self, video: torch.Tensor):
+        x = self._check(video)
+        h = self.enc_bottom(x)  # (B, hidden, T/2, H/4, W/4)
+        z_bottom = self.pre_bottom(h).permute(0, 2, 3, 4, 1)  # (B, T/2, H/4, W/4, D)
+        z_top = self.pre_top(self.enc_top(h)).permute(0, 2, 3, 4, 1)  # (B, T/4, H/8, W/8, D)
+        return self.vq_top(z_top), self.vq_bottom(z_bottom)
+
+    def _decode(self, q_top: torch.Tensor, q_bottom: torch.Tensor, keep_bottom: torch.Tensor | None = None):
+        """Quantised latents (B, t, h, w, D) -> video (B, T, C, H, W), unclamped, in [-0.5, 0.5] units + 0.5."""
+        top = self.upsample_top(q_top.permute(0, 4, 1, 2, 3))  # (B, D, T/2, H/4, W/4)
+        bottom = q_bottom.permute(0, 4, 1, 2, 3)
+        if keep_bottom is not None:
+            bottom = bottom * keep_bottom.view(-1, 1, 1, 1, 1).to(bottom.dtype)
+        out = self.decoder(torch.cat([top, bottom], dim=1))  # (B, C, T, H, W)
+        return out.transpose(1, 2) + 0.5
+
+    def forward(self, video: torch.Tensor) -> VQVAEOutput:
+        top, bottom = self._encode(video)
+        keep = None
+        if self.training and self.config.mask_bottom_prob > 0:
+            keep = torch.rand(video.shape[0], device=video.device) >= self.config.mask_bottom_prob
+        recon = self._decode(top.quantized, bottom.quantized, keep)
+        reconstruction = F.mse_loss(recon, video)
+        loss = reconstruction + top.commitment + bottom.commitment
+        parts = {"reconstruction": reconstruction.detach(), "commitment_top": top.commitment.detach(),
+                 "commitment_bottom": bottom.commitment.detach(), "usage_top": top.usage, "usage_bottom": bottom.usage,
+                 "perplexity_top": top.perplexity, "perplexity_bottom": bottom.perplexity}
+        return VQVAEOutput(recon.clamp(0, 1), loss, parts, top.codes, bottom.codes)
+
+    @torch.no_grad()
+    def encode(self, video: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(B, T, C, H, W) -> (top codes (B, T/4, H/8, W/8), bottom codes (B, T/2, H/4, W/4)), long."""
+        top, bottom = self._encode(video)
+        return top.codes, bottom.codes
+
+    @torch.no_grad()
+    def decode_codes(self, top: torch.Tensor, bottom: torch.Tensor | None = None) -> torch.Tensor:
+        """Codes -> video (B, T, C, H, W) in [0, 1]. ``bottom=None`` decodes from the top level alone (masked)."""
+        q_top = self.vq_top.lookup(top)
+        if bottom is None:
+            b, (t, h, w) = top.shape[0], self.config.bottom_shape
+            q_bottom = q_top.new_zeros(b, t, h, w, self.config.code_dim)
+        else:
+            q_bottom = self.vq_bottom.lookup(bottom)
+        return self._decode(q_top, q_bottom).clamp(0, 1)
+
+    def bit_budget(self) -> dict:
+        """Latent bits (positions x log2 K) over pixel bits (T x H x W x C x 8), as §1 / §3.1 count them."""
+        c = self.config
+        positions = math.prod(c.top_shape) + math.prod(c.bottom_shape)
+        latent = positions * math.log2(c.num_codes)
+        pixels = c.num_frames * c.image_size * c.image_size * c.channels * 8
+        return {"latent_bits": latent, "pixel_bits": pixels, "ratio": latent / pixels}
