@@ -158,6 +158,48 @@ def cmd_predict(args) -> None:
         print(note)
 
 
+def _tokenizer(run: str, device: str):
+    from vidpred.models.io import load_model
+    from vidpred.models.video_vqvae import VideoVQVAE
+
+    model = load_model(run, device)
+    if not isinstance(model, VideoVQVAE):
+        raise ConfigError(f"{run} holds a {model.config.name} model, not a tokenizer (video_vqvae)")
+    return model
+
+
+def cmd_reconstruct(args) -> None:
+    from vidpred.data import build_dataset
+    from vidpred.eval.reconstruction import reconstruction_report
+
+    tokenizer = _tokenizer(args.run, args.device)
+    dataset = build_dataset(_data_config(args.data, args.root, args.overrides, args.cache), "test")
+    result = reconstruction_report(tokenizer, dataset, args.out, count=args.clips, device=args.device)
+    m, b = result["metrics"], result["bit_budget"]
+    print(f"{result['clips']} test clips: PSNR {m['psnr']['mean']:.2f} ± {m['psnr']['ci95']:.2f} dB, "
+          f"SSIM {m['ssim']['mean']:.4f}, SSIM (uniform7) {m['ssim_uniform7']['mean']:.4f}; "
+          f"top level only: PSNR {m['psnr_top_only']['mean']:.2f} dB")
+    for level, c in result["codes"].items():
+        print(f"  {level} codes: {c['used']}/{c['of']} used, perplexity {c['perplexity']:.1f}")
+    print(f"  bit budget: {b['latent_bits']:.0f} latent bits / {b['pixel_bits']} pixel bits = {100 * b['ratio']:.2f}% "
+          f"({100 * (1 - b['ratio']):.1f}% fewer bits)")
+    print(f"wrote {args.out}")
+
+
+def cmd_encode(args) -> None:
+    from vidpred.data import build_dataset
+    from vidpred.training.codes import encode_dataset
+
+    tokenizer = _tokenizer(args.run, args.device)
+    cfg = _data_config(args.data, args.root, args.overrides, args.cache)
+    for split in args.splits.split(","):
+        dataset = build_dataset(cfg, split)
+        count = args.train_clips if split == "train" else None
+        info = encode_dataset(tokenizer, dataset, args.out, split, count=count, device=args.device)
+        print(f"{split}: {info['clips']} clips -> {args.out}/{split}_top.npy {info['top_shape']}, "
+              f"{split}_bottom.npy {info['bottom_shape']}")
+
+
 def cmd_demo(args) -> None:
     from vidpred.demo import run_demo
 
@@ -232,6 +274,36 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, help="random seed for reproducible samples")
     p.add_argument("--device", default="cpu")
     p.set_defaults(func=cmd_predict)
+
+    p = verbs.add_parser(
+        "reconstruct", help="reconstruction quality, code usage and bit budget of a trained tokenizer",
+        epilog=EPILOG, usage="vidpred reconstruct RUN_DIR --data NAME --out DIR [options] [key=value ...]",
+        description="Encode and decode test clips with a trained Video VQ-VAE tokenizer: a grid (original | "
+                    "reconstruction | top level only), PSNR/SSIM, a code-usage histogram and the bit budget.")
+    p.add_argument("run", help="a run folder of a video_vqvae tokenizer")
+    p.add_argument("--data", required=True, help="data set name")
+    p.add_argument("--root", help="folder of the raw data set")
+    p.add_argument("--cache", help="a prepared store of the data set")
+    p.add_argument("--clips", type=int, default=256, help="test clips to reconstruct (default 256)")
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--device", default="cpu")
+    p.set_defaults(func=cmd_reconstruct, takes_overrides=True)
+
+    p = verbs.add_parser(
+        "encode", help="write the codes of a data set (for prior training)", epilog=EPILOG,
+        usage="vidpred encode RUN_DIR --data NAME --out DIR [--splits train,test] [key=value ...]",
+        description="Encode every clip of the chosen splits with a trained tokenizer into uint16 code arrays "
+                    "({split}_top.npy, {split}_bottom.npy) with an index of the clips they came from.")
+    p.add_argument("run", help="a run folder of a video_vqvae tokenizer")
+    p.add_argument("--data", required=True, help="data set name")
+    p.add_argument("--root", help="folder of the raw data set")
+    p.add_argument("--cache", help="a prepared store of the data set")
+    p.add_argument("--splits", default="train,test", help="comma-separated splits (default train,test)")
+    p.add_argument("--train-clips", type=int, default=10000,
+                   help="training clips to encode; generated data sets have no end (default 10000)")
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--device", default="cpu")
+    p.set_defaults(func=cmd_encode, takes_overrides=True)
 
     p = verbs.add_parser(
         "evaluate", help="evaluate a model under a paper's protocol", epilog=EPILOG + " They set data fields.",

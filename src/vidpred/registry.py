@@ -14,6 +14,13 @@ MODELS: dict[str, "ModelSpec"] = {}
 
 
 @dataclass
+class Stage:
+    """One step of a model's training pipeline (e.g. tokenizer -> extract codes -> priors)."""
+    name: str
+    run: Callable  # (experiment config, run folder, resume: bool) -> None
+
+
+@dataclass
 class ModelSpec:
     """A registered model: its config dataclass, the class built from it, and one line about it."""
     name: str

@@ -27,6 +27,11 @@ class ModelConfig:
     num_context: int = 10  # context frames the model is trained with
     num_predicted: int = 10  # frames it is trained to predict
 
+    @property
+    def clip_frames(self) -> int:
+        """Frames of one training clip: context plus predicted."""
+        return self.num_context + self.num_predicted
+
     def validate(self) -> None:
         if self.image_size < 1 or self.num_context < 0 or self.num_predicted < 1:
             raise ValueError("image_size and num_predicted must be positive and num_context non-negative")

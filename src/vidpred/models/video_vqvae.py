@@ -29,6 +29,7 @@ from torch import nn
 
 from vidpred.nn.blocks import ResidualStack3d
 from vidpred.nn.quantize import EMAVectorQuantizer
+from vidpred.registry import ModelSpec, Stage, register_model
 
 
 @dataclass
@@ -46,6 +47,11 @@ class VideoVQVAEConfig:
     decay: float = 0.99
     restart_after: int = 100  # steps unused before a code is re-seeded; 0: off (the paper's behaviour)
     mask_bottom_prob: float = 0.25
+
+    @property
+    def clip_frames(self) -> int:
+        """Frames of one training clip."""
+        return self.num_frames
 
     def validate(self) -> None:
         if self.image_size % 8 or self.num_frames % 4:
@@ -126,6 +132,18 @@ class VideoVQVAE(nn.Module):
                  "perplexity_top": top.perplexity, "perplexity_bottom": bottom.perplexity}
         return VQVAEOutput(recon.clamp(0, 1), loss, parts, top.codes, bottom.codes)
 
+    def loss(self, batch: torch.Tensor):
+        """The training interface of the engine (``training/module.py``): Eq. 2 and the logged parts."""
+        from vidpred.models.base import LossOutput
+
+        out = self(batch)
+        return LossOutput(out.loss, out.parts)
+
+    @torch.no_grad()
+    def reconstruct(self, video: torch.Tensor) -> torch.Tensor:
+        """Encode and decode (B, T, C, H, W) in [0, 1], both levels, no masking."""
+        return self.decode_codes(*self.encode(video))
+
     @torch.no_grad()
     def encode(self, video: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(B, T, C, H, W) -> (top codes (B, T/4, H/8, W/8), bottom codes (B, T/2, H/4, W/4)), long."""
@@ -150,3 +168,15 @@ class VideoVQVAE(nn.Module):
         latent = positions * math.log2(c.num_codes)
         pixels = c.num_frames * c.image_size * c.image_size * c.channels * 8
         return {"latent_bits": latent, "pixel_bits": pixels, "ratio": latent / pixels}
+
+
+def _train_tokenizer(cfg, folder, resume: bool) -> None:
+    from vidpred.training.runner import train_predictor
+
+    train_predictor(cfg, folder, resume)
+
+
+register_model(ModelSpec(
+    "video_vqvae", VideoVQVAEConfig, VideoVQVAE,
+    "Walker et al. 2021 hierarchical 3D VQ-VAE (the tokenizer stage of the Video VQ-VAE predictor)",
+    stages=lambda cfg: [Stage("tokenizer", _train_tokenizer)]))

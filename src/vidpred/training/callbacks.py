@@ -49,21 +49,28 @@ class SampleGrids(L.Callback):
             self.write(pl_module, trainer.global_step)
 
     def write(self, pl_module, step: int) -> None:
+        """Predictors: truth and prediction rows. Models that only reconstruct (a tokenizer): truth and
+        reconstruction rows."""
         from vidpred.io.grid import GridRow, write_grid
+        from vidpred.models.base import Predictor
 
-        cfg = pl_module.model.config
-        k = cfg.num_context
-        was_training = pl_module.model.training
-        pl_module.model.eval()
+        model = pl_module.model
+        was_training = model.training
+        model.eval()
         with torch.random.fork_rng(devices=[]):  # must not move the training random stream
-            prediction = pl_module.model.predict(self.batch[:, :k], cfg.num_predicted, num_samples=1,
-                                                 generator=torch.Generator(self.batch.device).manual_seed(0))
-        pl_module.model.train(was_training)
+            if isinstance(model, Predictor):
+                k = model.config.num_context
+                output = model.predict(self.batch[:, :k], model.config.num_predicted, num_samples=1,
+                                       generator=torch.Generator(self.batch.device).manual_seed(0))[:, 0]
+                output = torch.cat([self.batch[:, :k], output], dim=1)
+                label = "prediction"
+            else:
+                k, output, label = 0, model.reconstruct(self.batch), "reconstruction"
+        model.train(was_training)
         rows = []
         for i in range(len(self.batch)):
             rows.append(GridRow(self.batch[i].float().cpu(), f"clip {i} truth", k))
-            rows.append(GridRow(torch.cat([self.batch[i, :k], prediction[i, 0]]).float().cpu(), "prediction", k,
-                                predicted=True))
+            rows.append(GridRow(output[i].float().cpu(), label, k, predicted=True))
         write_grid(self.folder / f"step_{step:06d}.gif", rows, fps=4.0)
 
 

@@ -53,6 +53,7 @@ class TrainerConfig:
 @dataclass
 class ExperimentConfig:
     name: str
+    # any registered model's config: a ModelConfig, or a pipeline stage's config with channels, image_size, clip_frames
     model: ModelConfig = field(metadata={"choose_by": lambda name: model_spec(name).config_cls})
     data: DataConfig = field(metadata={"choose_by": lambda name: dataset_spec(name).config_cls})
     seed: int = 0
@@ -61,10 +62,11 @@ class ExperimentConfig:
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
 
     def validate(self) -> None:
-        needed = self.model.num_context + self.model.num_predicted
+        needed = self.model.clip_frames
         if self.data.num_frames < needed:
-            raise ValueError(f"data.num_frames is {self.data.num_frames}; the model trains on "
-                             f"{self.model.num_context} + {self.model.num_predicted} = {needed} frames")
+            parts = (f"{self.model.num_context} + {self.model.num_predicted} = "
+                     if hasattr(self.model, "num_predicted") else "")
+            raise ValueError(f"data.num_frames is {self.data.num_frames}; the model trains on {parts}{needed} frames")
         if (self.data.channels, self.data.image_size) != (self.model.channels, self.model.image_size):
             raise ValueError(f"the data give {self.data.channels}-channel {self.data.image_size}px frames; the model "
                              f"takes {self.model.channels}-channel {self.model.image_size}px frames")

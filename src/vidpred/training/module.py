@@ -39,9 +39,10 @@ def set_rng_state(state: dict) -> None:
 
 
 class PredictorModule(L.LightningModule):
-    """Wraps a predictor: optimises ``model.loss(batch).total``, logs every loss part, guards against NaN."""
+    """Wraps any registered model with ``loss(batch) -> LossOutput`` (a predictor, or a pipeline stage such as a
+    tokenizer): optimises ``total``, logs every part, guards against NaN."""
 
-    def __init__(self, model: Predictor, cfg: ExperimentConfig):
+    def __init__(self, model: Predictor | torch.nn.Module, cfg: ExperimentConfig):
         super().__init__()
         self.model, self.cfg = model, cfg
         self.batches_trained = 0  # the loader's position; saved in checkpoints
@@ -111,8 +112,7 @@ class ClipDataModule(L.LightningDataModule):
             self._test = build_dataset(self.cfg.data, "test")
 
     def _frames(self, clips: torch.Tensor) -> torch.Tensor:
-        frames = self.cfg.model.num_context + self.cfg.model.num_predicted
-        return clips[:, :frames]
+        return clips[:, :self.cfg.model.clip_frames]
 
     def train_dataloader(self):
         t = self.cfg.trainer

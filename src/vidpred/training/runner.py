@@ -19,21 +19,13 @@ import hashlib
 import shutil
 import sys
 import warnings
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import yaml
 
 from vidpred.config import ConfigError, atomic_write_text, to_dict
+from vidpred.registry import Stage
 from vidpred.training.config import ExperimentConfig
-
-
-@dataclass
-class Stage:
-    """One step of a model's training pipeline (e.g. tokenizer -> extract codes -> priors)."""
-    name: str
-    run: Callable[[ExperimentConfig, Path, bool], None]  # (config, run folder, resume)
 
 
 def stages_for(cfg: ExperimentConfig) -> list[Stage]:

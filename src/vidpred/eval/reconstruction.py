@@ -1,0 +1,94 @@
+"""``vidpred reconstruct``: how well a tokenizer reconstructs a data set, and what its codes cost.
+
+Writes into ``out``: ``reconstructions.gif`` / ``.png`` (rows: original | reconstruction | top level only,
+the bottom masked), ``code_usage.png`` (histogram of code use per level), ``reconstruction.json`` (PSNR and
+both SSIMs with 95% intervals, code usage and perplexity per level, the bit budget).
+"""
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from vidpred.config import ConfigError, atomic_write_text
+from vidpred.eval.metrics import psnr, ssim, ssim_uniform7
+from vidpred.eval.protocol import confidence_interval
+from vidpred.progress import Progress
+
+
+def _clips(dataset, count: int) -> list[int]:
+    if len(dataset) == 0:
+        raise ConfigError("the test split has no clip")
+    return list(range(min(count, len(dataset))))
+
+
+def _usage_plot(counts: dict[str, np.ndarray], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(counts), figsize=(10, 3.2), dpi=110)
+    for ax, (level, values) in zip(np.atleast_1d(axes), counts.items()):
+        order = np.sort(values)[::-1]
+        ax.bar(np.arange(len(order)), order, width=1.0)
+        used = int((values > 0).sum())
+        ax.set_title(f"{level}: {used}/{len(values)} codes used")
+        ax.set_xlabel("codes, most used first")
+        ax.set_ylabel("count")
+        ax.set_yscale("log")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+@torch.no_grad()
+def reconstruction_report(tokenizer, dataset, out: str | Path, count: int = 256, batch_size: int = 8,
+                          device: str = "cpu") -> dict:
+    from vidpred.io.grid import GridRow, write_grid
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    cfg = tokenizer.config
+    tokenizer = tokenizer.to(device).eval()
+    indices = _clips(dataset, count)
+    scores = {"psnr": [], "ssim": [], "ssim_uniform7": [], "psnr_top_only": []}
+    counts = {"top": np.zeros(cfg.num_codes), "bottom": np.zeros(cfg.num_codes)}
+    examples = None
+    with Progress(f"reconstructing {len(indices)} clips", len(indices)) as progress:
+        for begin in range(0, len(indices), batch_size):
+            clips = torch.stack([dataset[i][:cfg.num_frames] for i in indices[begin:begin + batch_size]]).to(device)
+            if clips.shape[1] < cfg.num_frames:
+                raise ConfigError(f"clips have {clips.shape[1]} frames; the tokenizer takes {cfg.num_frames}")
+            top, bottom = tokenizer.encode(clips)
+            recon = tokenizer.decode_codes(top, bottom)
+            top_only = tokenizer.decode_codes(top)
+            for name, fn in (("psnr", psnr), ("ssim", ssim), ("ssim_uniform7", ssim_uniform7)):
+                scores[name].append(fn(recon, clips).mean(1).cpu().numpy())
+            scores["psnr_top_only"].append(psnr(top_only, clips).mean(1).cpu().numpy())
+            counts["top"] += np.bincount(top.flatten().cpu().numpy(), minlength=cfg.num_codes)
+            counts["bottom"] += np.bincount(bottom.flatten().cpu().numpy(), minlength=cfg.num_codes)
+            if examples is None:
+                examples = (clips[:4].cpu(), recon[:4].cpu(), top_only[:4].cpu())
+            progress.advance(len(clips))
+    rows = []
+    for original, recon, top_only in zip(*examples):
+        rows += [GridRow(original, "original"), GridRow(recon, "reconstruction", predicted=True),
+                 GridRow(top_only, "top level only", predicted=True)]
+    write_grid(out / "reconstructions.gif", rows, fps=4.0)
+    write_grid(out / "reconstructions.png", rows)
+    _usage_plot(counts, out / "code_usage.png")
+    result = {"clips": len(indices), "metrics": {}, "codes": {}, "bit_budget": tokenizer.bit_budget()}
+    for name, parts in scores.items():
+        mean, half = confidence_interval(np.concatenate(parts))
+        result["metrics"][name] = {"mean": float(mean), "ci95": float(half)}
+    for level, values in counts.items():
+        p = values / values.sum()
+        entropy = -(p[p > 0] * np.log(p[p > 0])).sum()
+        result["codes"][level] = {"used": int((values > 0).sum()), "of": cfg.num_codes,
+                                  "perplexity": float(math.exp(entropy))}
+    atomic_write_text(out / "reconstruction.json", json.dumps(result, indent=2))
+    return result
