@@ -128,3 +128,34 @@ def test_python_predict_api_takes_numpy_and_torch():
     assert torch.allclose(out, same, atol=1 / 255)
     with pytest.raises(ValueError, match=r"float frames must lie in \[0, 1\]"):
         vidpred.predict("copy_last", torch.full((3, 1, 64, 64), 2.0), horizon=1)
+
+
+def test_tokenizer_train_reconstruct_encode(tmp_path, capsys):
+    import numpy as np
+    import yaml
+
+    config = tmp_path / "vq.yaml"
+    config.write_text(yaml.safe_dump({
+        "name": "vq", "runs_dir": str(tmp_path / "runs"),
+        "model": {"name": "video_vqvae", "hidden": 16, "residual": 8, "num_codes": 32, "code_dim": 8},
+        "data": {"name": "moving_mnist", "num_test": 6},
+        "trainer": {"max_steps": 2, "batch_size": 2, "sample_every": 2, "checkpoint_every": 2}}))
+    assert main(["train", str(config)]) == 0
+    run = tmp_path / "runs" / "vq"
+    assert (run / "stages" / "tokenizer.done").is_file() and (run / "samples" / "step_000002.gif").is_file()
+    assert main(["reconstruct", str(run), "--data", "moving_mnist", "--clips", "4", "--out", str(tmp_path / "rec"),
+                 "num_test=6"]) == 0
+    out = capsys.readouterr().out
+    assert "4 test clips: PSNR" in out and "bit budget: 11520 latent bits / 524288 pixel bits = 2.20%" in out
+    result = json.loads((tmp_path / "rec" / "reconstruction.json").read_text())
+    assert result["codes"]["top"]["of"] == 32 and (tmp_path / "rec" / "code_usage.png").is_file()
+    assert read_video(tmp_path / "rec" / "reconstructions.gif").shape[0] == 16
+    assert main(["encode", str(run), "--data", "moving_mnist", "--out", str(tmp_path / "codes"), "--train-clips", "5",
+                 "num_test=6"]) == 0
+    top = np.load(tmp_path / "codes" / "train_top.npy")
+    bottom = np.load(tmp_path / "codes" / "test_bottom.npy")
+    assert top.shape == (5, 4, 8, 8) and top.dtype == np.uint16 and top.max() < 32
+    assert bottom.shape == (6, 8, 16, 16)
+    index = json.loads((tmp_path / "codes" / "test_index.json").read_text())
+    assert len(index["clips"]) == 6
+    assert main(["reconstruct", str(tmp_path / "runs" / "nope"), "--data", "moving_mnist", "--out", "x"]) == 2
