@@ -52,6 +52,8 @@ def test_two_steps_checkpoint_load_predict_matches_memory(tmp_path):
     for item in ("checkpoints/last.ckpt", "model.safetensors", "config.yaml", "samples/step_000002.gif"):
         assert (folder / item).is_file(), item
     assert (folder / "logs" / "csv" / "metrics.csv").is_file() and list((folder / "logs" / "tensorboard").glob("events*"))
+    summary = yaml.safe_load((folder / "logs" / "run_summary.json").read_text())
+    assert summary["steps"] == 2 and summary["peak_memory_mib"] > 0 and summary["steps_per_second_this_session"] > 0
     loaded = load_model(folder)
     context = torch.rand(2, 2, 1, 32, 32)
     assert torch.equal(loaded.predict(context, 3), trained.eval().predict(context, 3))

@@ -16,8 +16,11 @@ for bit on CPU with ``trainer.deterministic=true``).
 from __future__ import annotations
 
 import hashlib
+import json
+import resource
 import shutil
 import sys
+import time
 import warnings
 from pathlib import Path
 
@@ -76,6 +79,7 @@ def train_predictor(cfg: ExperimentConfig, folder: Path, resume: bool = True):
     """The single-stage pipeline: optimise the model's loss with Lightning, then publish its weights.
     Returns the trained model (in memory)."""
     import lightning as L
+    import torch
     from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 
     from vidpred.models.io import build_model, save_model
@@ -110,13 +114,26 @@ def train_predictor(cfg: ExperimentConfig, folder: Path, resume: bool = True):
     ckpt_path = str(last) if resume and last.is_file() else None
     if ckpt_path:
         print(f"vidpred: resuming {cfg.name} from {last}", file=sys.stderr)
+    started, first_step = time.perf_counter(), None
     with warnings.catch_warnings():
         # The loader resumes mid-pass by itself (training/loader.py); Lightning cannot know that.
         warnings.filterwarnings("ignore", message=".*resuming from a checkpoint that ended before the epoch ended.*")
+        first_step = module.batches_trained
         trainer.fit(module, datamodule=data, ckpt_path=ckpt_path, weights_only=True)
     if module.non_finite:
         raise NonFiniteLoss(f"{cfg.name}: {module.non_finite} ({last})")
     atomic_write_text(folder / "logs" / f"weights_digest_rank{trainer.global_rank}.txt", weights_digest(model) + "\n")
     if trainer.is_global_zero:
         save_model(model, folder, config=to_dict(cfg))
+        seconds = time.perf_counter() - started
+        steps = trainer.global_step
+        summary = {"steps": steps, "parameters": count, "seconds_this_session": round(seconds, 1),
+                   "steps_per_second_this_session": round((module.batches_trained - first_step) / max(seconds, 1e-9), 3),
+                   "peak_memory_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+                   "batch_size": t.batch_size, "devices": trainer.world_size, "accelerator": type(trainer.accelerator).__name__}
+        if torch.cuda.is_available():
+            summary["peak_cuda_memory_mib"] = round(torch.cuda.max_memory_allocated() / 2**20, 1)
+        atomic_write_text(folder / "logs" / "run_summary.json", json.dumps(summary, indent=2))
+        print(f"vidpred: {steps} steps; {summary['steps_per_second_this_session']} steps/s this session; "
+              f"peak memory {summary['peak_memory_mib']} MiB", file=sys.stderr)
     return model
