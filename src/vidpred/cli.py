@@ -206,6 +206,11 @@ def cmd_demo(args) -> None:
     run_demo(Path(args.out), num_test=args.num_test)
 
 
+def _add_data_source(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--root", help="folder of the raw data set (KTH, BAIR, video_folder)")
+    p.add_argument("--cache", help="a store written by `vidpred data prepare`, read instead of the raw files")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="vidpred", description="vidpred: stochastic video prediction. Data sets, video I/O and (soon) models.",
@@ -236,8 +241,7 @@ def build_parser() -> argparse.ArgumentParser:
               "--out FILE [key=value ...]",
         description="Write a labelled grid of clips: rows are clips, columns are time.")
     p.add_argument("name", help="data set name (see `vidpred data list`)")
-    p.add_argument("--root", help="folder of the raw data set")
-    p.add_argument("--cache", help="a store written by `vidpred data prepare`")
+    _add_data_source(p)
     p.add_argument("--split", default="test", choices=("train", "test"))
     p.add_argument("--n", type=int, default=8, help="number of clips (default 8)")
     p.add_argument("--context", type=int, default=0, help="colour the first K frames as context (default 0)")
@@ -282,8 +286,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "reconstruction | top level only), PSNR/SSIM, a code-usage histogram and the bit budget.")
     p.add_argument("run", help="a run folder of a video_vqvae tokenizer")
     p.add_argument("--data", required=True, help="data set name")
-    p.add_argument("--root", help="folder of the raw data set")
-    p.add_argument("--cache", help="a prepared store of the data set")
+    _add_data_source(p)
     p.add_argument("--clips", type=int, default=256, help="test clips to reconstruct (default 256)")
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--device", default="cpu")
@@ -296,8 +299,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "({split}_top.npy, {split}_bottom.npy) with an index of the clips they came from.")
     p.add_argument("run", help="a run folder of a video_vqvae tokenizer")
     p.add_argument("--data", required=True, help="data set name")
-    p.add_argument("--root", help="folder of the raw data set")
-    p.add_argument("--cache", help="a prepared store of the data set")
+    _add_data_source(p)
     p.add_argument("--splits", default="train,test", help="comma-separated splits (default train,test)")
     p.add_argument("--train-clips", type=int, default=10000,
                    help="training clips to encode; generated data sets have no end (default 10000)")
@@ -314,8 +316,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--protocol", required=True, help="one of: mmnist-10-10, kth-10-20, kth-10-10-64, "
                    "smmnist-5-10, bair-2-10, bair-2-28, kinetics-4-12")
     p.add_argument("--out", required=True, help="output folder")
-    p.add_argument("--root", help="folder of the raw data set (KTH, BAIR, Kinetics-like)")
-    p.add_argument("--cache", help="a prepared store of the data set")
+    _add_data_source(p)
     p.add_argument("--samples", type=int, help="samples per sequence for stochastic models (default: the protocol's, 100)")
     p.add_argument("--sequences", type=int, help="evaluate only the first N test sequences (default: all)")
     p.add_argument("--batch-size", type=int, default=8)

@@ -26,8 +26,7 @@ def read_input(spec: str) -> tuple[np.ndarray, str]:
         i = int(index) if index else 0
         if not 0 <= i < len(dataset):
             raise ConfigError(f"{spec}: the test split of {name} has {len(dataset)} clips (0..{len(dataset) - 1})")
-        frames = dataset.frames(i) if hasattr(dataset, "frames") else (dataset[i].numpy() * 255).round().astype(np.uint8)
-        return frames, f"{name} test clip {i}"
+        return dataset.frames(i), f"{name} test clip {i}"
     from vidpred.io.video import read_video
 
     return read_video(spec), spec

@@ -164,10 +164,11 @@ def write_results(evaluation: dict, out: str | Path) -> Path:
     single = results["n_samples"] == 1
     header = ["metric"] + (["value (95% CI)"] if single else
                            [f"best of {results['n_samples']} (95% CI)", f"mean of {results['n_samples']} (95% CI)"])
-    rows = [[r[0], r[1]] + ([] if single else [r[2]]) for r in _summary_rows(results)]
+    summary = _summary_rows(results)  # [metric, best, mean, best over the longer horizon or ""]
+    rows = [[r[0], r[1]] + ([] if single else [r[2]]) for r in summary]
     if protocol.get("eval_horizon"):
         header.append(f"{'value' if single else 'best'}, frames 1-{protocol['eval_horizon']}")
-        rows = [row + [full[3]] for row, full in zip(rows, _summary_rows(results))]
+        rows = [row + [full[3]] for row, full in zip(rows, summary)]
     parts.append(_table(header, rows))
     if results.get("fvd") is not None:
         line = f"FVD: {_fmt(results['fvd'])}"

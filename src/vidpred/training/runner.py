@@ -51,7 +51,6 @@ def train(cfg: ExperimentConfig, fresh: bool = False) -> Path:
     saved = folder / "config.yaml"
     if saved.is_file():
         before = yaml.safe_load(saved.read_text())
-        before.pop("model_weights", None)
         if before != to_dict(cfg):
             differ = sorted(k for k in set(before) | set(to_dict(cfg)) if before.get(k) != to_dict(cfg).get(k))
             raise ConfigError(f"{folder} holds a run with another config (sections {', '.join(differ)} differ); "
