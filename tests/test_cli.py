@@ -159,3 +159,8 @@ def test_tokenizer_train_reconstruct_encode(tmp_path, capsys):
     index = json.loads((tmp_path / "codes" / "test_index.json").read_text())
     assert len(index["clips"]) == 6
     assert main(["reconstruct", str(tmp_path / "runs" / "nope"), "--data", "moving_mnist", "--out", "x"]) == 2
+    capsys.readouterr()
+    assert main(["predict", str(run), "--input", "data:moving_mnist:0", "--out", str(tmp_path / "x.gif")]) == 2
+    assert "holds a video_vqvae model, which cannot predict on its own" in capsys.readouterr().err
+    assert main(["evaluate", "--model", "video_vqvae", "--protocol", "mmnist-10-10", "--out", str(tmp_path / "e")]) == 2
+    assert "video_vqvae is a pipeline stage, not a predictor" in capsys.readouterr().err

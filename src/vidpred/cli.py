@@ -102,17 +102,33 @@ def cmd_data_show(args) -> None:
     print(f"wrote {count} {args.split} clips of {args.name} to {path}")
 
 
+def _predictor(name_or_folder: str, device: str, **fields):
+    """A predictor from a run folder or a registered name (built with ``fields``); a pipeline stage (such as the
+    video_vqvae tokenizer) is refused with a sentence."""
+    from vidpred.models.base import Predictor
+    from vidpred.models.io import resolve_model
+    from vidpred.registry import model_spec
+
+    if not Path(name_or_folder).is_dir():
+        if not issubclass(model_spec(name_or_folder).build, Predictor):
+            raise ConfigError(f"{name_or_folder} is a pipeline stage, not a predictor: it cannot predict on its own")
+        return resolve_model(name_or_folder, device, **fields)
+    model = resolve_model(name_or_folder, device)
+    if not isinstance(model, Predictor):
+        raise ConfigError(f"{name_or_folder} holds a {model.config.name} model, which cannot predict on its own")
+    return model
+
+
 def cmd_evaluate(args) -> None:
     from vidpred.eval.protocol import EvalSettings, evaluate, get_protocol
     from vidpred.eval.report import write_results
-    from vidpred.models.io import resolve_model
 
     protocol = get_protocol(args.protocol)
     data_overrides = _data_fields(args.overrides, args.root, args.cache)
     # a registered name is built for the protocol's frames; a saved model folder keeps its own config
-    model = resolve_model(args.model, args.device, channels=protocol.data.get("channels", 1),
-                          image_size=protocol.data.get("image_size", 64), num_context=protocol.context,
-                          num_predicted=protocol.horizon)
+    model = _predictor(args.model, args.device, channels=protocol.data.get("channels", 1),
+                       image_size=protocol.data.get("image_size", 64), num_context=protocol.context,
+                       num_predicted=protocol.horizon)
     settings = EvalSettings(num_samples=args.samples, max_sequences=args.sequences, batch_size=args.batch_size,
                             seed=args.seed, device=args.device, lpips_weights=args.lpips_weights,
                             i3d_weights=args.i3d_weights, data_overrides=data_overrides)
@@ -149,10 +165,9 @@ def cmd_train(args) -> None:
 
 
 def cmd_predict(args) -> None:
-    from vidpred.models.io import resolve_model
     from vidpred.inference import predict_to_file
 
-    model = resolve_model(args.model, args.device)
+    model = _predictor(args.model, args.device)
     for note in predict_to_file(model, args.input, args.out, args.context, args.horizon, args.samples, args.seed,
                                 args.temperature, args.frames_out):
         print(note)

@@ -46,6 +46,7 @@ class PredictorModule(L.LightningModule):
         super().__init__()
         self.model, self.cfg = model, cfg
         self.batches_trained = 0  # the loader's position; saved in checkpoints
+        self.resumed_at = 0  # batches_trained when this session started (after a restart: the checkpoint's)
         self.non_finite: str | None = None
 
     def training_step(self, batch: torch.Tensor, batch_idx: int):
@@ -91,7 +92,7 @@ class PredictorModule(L.LightningModule):
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:
         state = checkpoint["vidpred"]
-        self.batches_trained = state["batches_trained"]
+        self.batches_trained = self.resumed_at = state["batches_trained"]
         set_rng_state(state["rng"])
 
 

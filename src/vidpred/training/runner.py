@@ -113,11 +113,10 @@ def train_predictor(cfg: ExperimentConfig, folder: Path, resume: bool = True):
     ckpt_path = str(last) if resume and last.is_file() else None
     if ckpt_path:
         print(f"vidpred: resuming {cfg.name} from {last}", file=sys.stderr)
-    started, first_step = time.perf_counter(), None
+    started = time.perf_counter()
     with warnings.catch_warnings():
         # The loader resumes mid-pass by itself (training/loader.py); Lightning cannot know that.
         warnings.filterwarnings("ignore", message=".*resuming from a checkpoint that ended before the epoch ended.*")
-        first_step = module.batches_trained
         trainer.fit(module, datamodule=data, ckpt_path=ckpt_path, weights_only=True)
     if module.non_finite:
         raise NonFiniteLoss(f"{cfg.name}: {module.non_finite} ({last})")
@@ -127,7 +126,7 @@ def train_predictor(cfg: ExperimentConfig, folder: Path, resume: bool = True):
         seconds = time.perf_counter() - started
         steps = trainer.global_step
         summary = {"steps": steps, "parameters": count, "seconds_this_session": round(seconds, 1),
-                   "steps_per_second_this_session": round((module.batches_trained - first_step) / max(seconds, 1e-9), 3),
+                   "steps_per_second_this_session": round((module.batches_trained - module.resumed_at) / max(seconds, 1e-9), 3),
                    "peak_memory_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
                    "batch_size": t.batch_size, "devices": trainer.world_size, "accelerator": type(trainer.accelerator).__name__}
         if torch.cuda.is_available():
