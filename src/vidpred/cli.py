@@ -228,7 +228,7 @@ def _add_data_source(p: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="vidpred", description="vidpred: stochastic video prediction. Data sets, video I/O and (soon) models.",
+        prog="vidpred", description="vidpred: stochastic video prediction. Data sets, training, prediction, evaluation and reports.",
         epilog="Run `vidpred VERB --help` for each verb.")
     verbs = parser.add_subparsers(dest="verb", metavar="VERB", required=True)
 
