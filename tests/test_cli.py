@@ -92,7 +92,8 @@ def test_predict_on_a_shipped_mp4_writes_a_playable_file_of_the_right_length(tmp
     import numpy as np
 
     assert np.load(tmp_path / "pred.npy").shape == (2, 12, 1, 64, 64)
-    assert main(["predict", "copy_last", "--input", "data:moving_mnist:3", "--out", str(tmp_path / "p.gif")]) == 0
+    assert main(["predict", "copy_last", "--input", "data:moving_mnist:3", "--out", str(tmp_path / "p.gif"),
+                 "num_test=20"]) == 0
     assert read_video(tmp_path / "p.gif").shape[0] == 20
 
 
@@ -160,7 +161,8 @@ def test_tokenizer_train_reconstruct_encode(tmp_path, capsys):
     assert len(index["clips"]) == 6
     assert main(["reconstruct", str(tmp_path / "runs" / "nope"), "--data", "moving_mnist", "--out", "x"]) == 2
     capsys.readouterr()
-    assert main(["predict", str(run), "--input", "data:moving_mnist:0", "--out", str(tmp_path / "x.gif")]) == 2
+    assert main(["predict", str(run), "--input", "data:moving_mnist:0", "--out", str(tmp_path / "x.gif"),
+                 "num_test=6"]) == 2
     assert "holds a video_vqvae model, which cannot predict on its own" in capsys.readouterr().err
     assert main(["evaluate", "--model", "video_vqvae", "--protocol", "mmnist-10-10", "--out", str(tmp_path / "e")]) == 2
     assert "video_vqvae is a pipeline stage, not a predictor" in capsys.readouterr().err

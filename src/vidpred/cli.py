@@ -169,7 +169,7 @@ def cmd_predict(args) -> None:
 
     model = _predictor(args.model, args.device)
     for note in predict_to_file(model, args.input, args.out, args.context, args.horizon, args.samples, args.seed,
-                                args.temperature, args.frames_out):
+                                args.temperature, args.frames_out, data_fields=_data_fields(args.overrides, None, None)):
         print(note)
 
 
@@ -279,6 +279,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = verbs.add_parser(
         "predict", help="predict the future of a video with a trained model",
+        epilog="key=value pairs after the options configure the data set of a data:NAME input (e.g. num_test=100).",
         description="Read a video (file, frame folder, or data:NAME[:INDEX] for a test clip), fit it to the model's "
                     "frames (centre crop, resize, grey/RGB), predict from its first K frames and write a grid: "
                     "the ground truth (when the input is long enough) and each sample.")
@@ -292,7 +293,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--temperature", type=float, default=1.0, help="sampling temperature (stochastic models)")
     p.add_argument("--seed", type=int, help="random seed for reproducible samples")
     p.add_argument("--device", default="cpu")
-    p.set_defaults(func=cmd_predict)
+    p.set_defaults(func=cmd_predict, takes_overrides=True)
 
     p = verbs.add_parser(
         "reconstruct", help="reconstruction quality, code usage and bit budget of a trained tokenizer",

@@ -16,13 +16,14 @@ from vidpred.data.base import transform_frames
 from vidpred.models.base import Predictor
 
 
-def read_input(spec: str) -> tuple[np.ndarray, str]:
-    """uint8 ``(T, C, H, W)`` frames from a video file, a frame folder, or ``data:NAME[:INDEX]`` (a test clip)."""
+def read_input(spec: str, data_fields: dict | None = None) -> tuple[np.ndarray, str]:
+    """uint8 ``(T, C, H, W)`` frames from a video file, a frame folder, or ``data:NAME[:INDEX]`` (a test clip of
+    the data set configured with ``data_fields``)."""
     if spec.startswith("data:"):
         from vidpred.data import build_dataset, data_config
 
         name, _, index = spec[5:].partition(":")
-        dataset = build_dataset(data_config(name), "test")
+        dataset = build_dataset(data_config(name, **(data_fields or {})), "test")
         i = int(index) if index else 0
         if not 0 <= i < len(dataset):
             raise ConfigError(f"{spec}: the test split of {name} has {len(dataset)} clips (0..{len(dataset) - 1})")
@@ -71,11 +72,12 @@ def predict(model: Predictor, frames, horizon: int, num_samples: int = 1, contex
 
 
 def predict_to_file(model: Predictor, source: str, out: str | Path, context: int | None, horizon: int | None,
-                    samples: int, seed: int | None, temperature: float, frames_out: str | None = None) -> list[str]:
+                    samples: int, seed: int | None, temperature: float, frames_out: str | None = None,
+                    data_fields: dict | None = None) -> list[str]:
     """The ``vidpred predict`` command's work; returns the notes to print."""
     from vidpred.io.grid import GridRow, write_grid
 
-    raw, label = read_input(source)
+    raw, label = read_input(source, data_fields)
     clip, notes = fit_frames(raw, model)
     k = context or model.config.num_context
     h = horizon or model.config.num_predicted

@@ -44,6 +44,9 @@ class NoisyCopy(Predictor):
         return video * 0.9
 
 
+SMALL = {"num_test": 20}  # a 20-sequence test set: the tests need a few clips, not the standard 10,000
+
+
 def small(protocol: str, **changes):
     return dataclasses.replace(get_protocol(protocol), **changes)
 
@@ -77,9 +80,9 @@ def test_presets_name_their_ssim_convention():
 def test_deterministic_baseline_numbers_equal_direct_computation():
     protocol = get_protocol("mmnist-10-10")
     model = build_model("copy_last")
-    result = evaluate(model, protocol, EvalSettings(max_sequences=5, batch_size=2), "copy_last")["results"]
+    result = evaluate(model, protocol, EvalSettings(data_overrides=SMALL, max_sequences=5, batch_size=2), "copy_last")["results"]
     assert result["n_sequences"] == 5 and result["n_samples"] == 1
-    clips = torch.stack([build_dataset(data_config("moving_mnist"), "test")[i] for i in range(5)])
+    clips = torch.stack([build_dataset(data_config("moving_mnist", **SMALL), "test")[i] for i in range(5)])
     prediction = clips[:, 9:10].expand(-1, 10, -1, -1, -1)
     direct = metrics.mse(prediction, clips[:, 10:]).mean(1)
     assert result["metrics"]["mse"]["best"]["mean"] == pytest.approx(direct.mean().item(), rel=1e-5)
@@ -91,7 +94,7 @@ def test_deterministic_baseline_numbers_equal_direct_computation():
 def test_stochastic_model_best_mean_diversity_and_reproducibility():
     protocol = small("smmnist-5-10", num_samples=6)
     model = NoisyCopy(NoisyConfig())
-    run = lambda seed: evaluate(model, protocol, EvalSettings(max_sequences=4, seed=seed), "noisy")["results"]  # noqa: E731
+    run = lambda seed: evaluate(model, protocol, EvalSettings(data_overrides=SMALL, max_sequences=4, seed=seed), "noisy")["results"]  # noqa: E731
     first, again, other = run(0), run(0), run(1)
     assert first["n_samples"] == 6
     ssim, mse = first["metrics"]["ssim"], first["metrics"]["mse"]
@@ -105,10 +108,10 @@ def test_stochastic_model_best_mean_diversity_and_reproducibility():
 def test_model_needing_more_context_than_the_protocol_gives():
     model = NoisyCopy(NoisyConfig(), min_context=12)
     with pytest.raises(ConfigError, match="the model needs at least 12 context frames; protocol mmnist-10-10 gives 10"):
-        evaluate(model, get_protocol("mmnist-10-10"), EvalSettings(max_sequences=1))
+        evaluate(model, get_protocol("mmnist-10-10"), EvalSettings(data_overrides=SMALL, max_sequences=1))
     rgb = build_model("copy_last", channels=3)
     with pytest.raises(ConfigError, match="the model takes 3-channel 64x64 frames; protocol mmnist-10-10 gives 1-channel"):
-        evaluate(rgb, get_protocol("mmnist-10-10"), EvalSettings(max_sequences=1))
+        evaluate(rgb, get_protocol("mmnist-10-10"), EvalSettings(data_overrides=SMALL, max_sequences=1))
 
 
 def test_fvd_and_fvd_star_with_random_i3d(tmp_path, monkeypatch):
@@ -116,21 +119,21 @@ def test_fvd_and_fvd_star_with_random_i3d(tmp_path, monkeypatch):
     torch.manual_seed(0)
     torch.save(fvd.InceptionI3d().state_dict(), tmp_path / "i3d.pt")
     protocol = small("mmnist-10-10", fvd=True, metrics=("mse", "ssim_uniform7"), num_samples=2)
-    settings = EvalSettings(max_sequences=3, i3d_weights=str(tmp_path / "i3d.pt"), batch_size=3)
+    settings = EvalSettings(data_overrides=SMALL, max_sequences=3, i3d_weights=str(tmp_path / "i3d.pt"), batch_size=3)
     result = evaluate(NoisyCopy(NoisyConfig()), protocol, settings, "noisy")["results"]
     assert result["fvd"] > 0 and result["fvd_star"] > 0 and result["fvd"] != result["fvd_star"]
     assert result["fvd_settings"]["num_videos"] == 3 and result["fvd_settings"]["include_context"] is True
     assert len(list((tmp_path / "cache" / "fvd").glob("fvd_reference_*.npz"))) == 1
     again = evaluate(NoisyCopy(NoisyConfig()), protocol, settings, "noisy")["results"]  # reference from the cache
     assert again["fvd"] == pytest.approx(result["fvd"])
-    no_weights = evaluate(build_model("copy_last"), protocol, EvalSettings(max_sequences=2), "copy_last")["results"]
+    no_weights = evaluate(build_model("copy_last"), protocol, EvalSettings(data_overrides=SMALL, max_sequences=2), "copy_last")["results"]
     assert no_weights["fvd"] is None and "i3d_pretrained_400.pt" in no_weights["unavailable"]["fvd"]
 
 
 def test_report_builds_and_references_existing_files(tmp_path):
     protocol = small("smmnist-5-10", num_samples=3, metrics=("ssim", "psnr", "mse"))
     for name, model in (("a", NoisyCopy(NoisyConfig())), ("b", build_model("copy_last", num_context=5))):
-        write_results(evaluate(model, protocol, EvalSettings(max_sequences=3), name), tmp_path / name)
+        write_results(evaluate(model, protocol, EvalSettings(data_overrides=SMALL, max_sequences=3), name), tmp_path / name)
     folder = tmp_path / "a"
     for file in ("metrics.json", "per_frame.csv", "report.html", "curve_ssim.png", "samples_best.gif",
                  "samples_random.png"):
@@ -145,7 +148,7 @@ def test_report_builds_and_references_existing_files(tmp_path):
     html_path = compare([tmp_path / "a", tmp_path / "b"], tmp_path / "cmp")
     assert html_path.is_file() and (tmp_path / "cmp" / "compare_ssim.png").is_file()
     write_results(evaluate(build_model("copy_last"), small("mmnist-10-10", metrics=("mse",)),
-                           EvalSettings(max_sequences=2), "c"), tmp_path / "c")
+                           EvalSettings(data_overrides=SMALL, max_sequences=2), "c"), tmp_path / "c")
     with pytest.raises(ConfigError, match="different protocols"):
         compare([tmp_path / "a", tmp_path / "c"], tmp_path / "cmp2")
     assert Path(html_path).read_text().count("<tr>") == 3  # header + two models
@@ -170,9 +173,9 @@ def test_perfect_frames_are_averaged_at_the_psnr_cap():
         def loss(self, batch):
             return LossOutput(batch.mean())
 
-    clips = build_dataset(data_config("moving_mnist"), "test")
+    clips = build_dataset(data_config("moving_mnist", **SMALL), "test")
     model = StillDigits(OracleConfig(), clips[0][10:])
-    result = evaluate(model, small("mmnist-10-10", metrics=("psnr",)), EvalSettings(max_sequences=3),
+    result = evaluate(model, small("mmnist-10-10", metrics=("psnr",)), EvalSettings(data_overrides=SMALL, max_sequences=3),
                       "oracle")["results"]
     psnr = result["metrics"]["psnr"]
     assert psnr["frames_capped"] == 10 and psnr["cap"] == 100.0
