@@ -35,22 +35,19 @@ def read_input(spec: str, data_fields: dict | None = None) -> tuple[np.ndarray, 
 
 def fit_frames(frames, model: Predictor) -> tuple[torch.Tensor, list[str]]:
     """Frames ``(T, C, H, W)`` (uint8, or float in [0, 1]; numpy or torch) -> float ``(T, C', S, S)`` for the model."""
+    from vidpred.io.video import to_uint8_frames
+
     notes = []
     array = frames.detach().cpu().numpy() if isinstance(frames, torch.Tensor) else np.asarray(frames)
-    if array.ndim != 4 or array.shape[1] not in (1, 3):
-        raise ValueError(f"frames have shape {array.shape}; expected (T, C, H, W) with C = 1 or 3")
-    if array.dtype != np.uint8:
-        if not np.isfinite(array).all():
-            raise ValueError("frames contain NaN or infinite values")
-        if array.min() < 0 or array.max() > 1:
-            raise ValueError(f"float frames must lie in [0, 1]; these span [{array.min():.3g}, {array.max():.3g}]")
-        array = np.rint(array * 255).astype(np.uint8)
+    if array.dtype != np.uint8 and array.size and np.isfinite(array).all() and (array.min() < 0 or array.max() > 1):
+        raise ValueError(f"float frames must lie in [0, 1]; these span [{array.min():.3g}, {array.max():.3g}]")
+    rgb = to_uint8_frames(array).transpose(0, 3, 1, 2)  # shape and NaN checks; uint8 (T, 3, H, W)
     c, s = model.config.channels, model.config.image_size
     if array.shape[1] != c:
         notes.append(f"converted {array.shape[1]}-channel frames to {c} channel(s) for the model")
     if array.shape[2:] != (s, s):
         notes.append(f"cropped and resized {array.shape[3]}x{array.shape[2]} frames to {s}x{s}")
-    fitted = transform_frames(array if array.shape[1] == 3 else np.repeat(array, 3, axis=1), s, c, "center")
+    fitted = transform_frames(rgb, s, c, "center")
     return torch.from_numpy(fitted).float().div_(255.0), notes
 
 

@@ -18,8 +18,12 @@ class AtomicCheckpoint(L.Callback):
 
     def __init__(self, folder: Path, every: int):
         self.folder, self.every = Path(folder), every
+        self.saved_step = -1
 
     def save(self, trainer: L.Trainer) -> None:
+        if trainer.global_step == self.saved_step:  # the last periodic save was at the final step
+            return
+        self.saved_step = trainer.global_step
         tmp = self.folder / f".{LAST_CHECKPOINT}.tmp"
         trainer.save_checkpoint(tmp, weights_only=False)  # the full state; collective under DDP, rank 0 writes
         if trainer.is_global_zero:
@@ -93,14 +97,14 @@ class LogLines(L.Callback):
     """Where stderr is not a terminal (a log file, CI), a line every ``every`` steps: step, loss, speed."""
 
     def __init__(self, every: int):
-        self.every, self.last = every, None
+        self.every, self.last_time = every, None
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
         if sys.stderr.isatty() or not trainer.is_global_zero or trainer.global_step % self.every:
             return
         now = time.monotonic()
-        speed = f", {self.every / (now - self.last[1]):.2f} steps/s" if self.last else ""
+        speed = f", {self.every / (now - self.last_time):.2f} steps/s" if self.last_time else ""
         loss = trainer.callback_metrics.get("train/loss")
         loss_text = f", loss {float(loss):.5f}" if loss is not None else ""
         print(f"step {trainer.global_step}/{trainer.max_steps}{loss_text}{speed}", file=sys.stderr, flush=True)
-        self.last = (trainer.global_step, now)
+        self.last_time = now
