@@ -131,38 +131,60 @@ def test_python_predict_api_takes_numpy_and_torch():
         vidpred.predict("copy_last", torch.full((3, 1, 64, 64), 2.0), horizon=1)
 
 
-def test_tokenizer_train_reconstruct_encode(tmp_path, capsys):
+def test_video_vqvae_pipeline_trains_all_stages_then_predicts(tmp_path, capsys):
+    """A tiny Video VQ-VAE through every stage of `vidpred train`, then reconstruct, encode, predict."""
     import numpy as np
+    import torch
     import yaml
 
+    from vidpred.models.io import load_model
+
+    tiny_prior = {"hidden": 8, "layers": 2, "heads": 2, "attention_every": 2, "embed": 4, "cond_hidden": 8,
+                  "cond_residual": 4, "cond_blocks": 1, "train": {"max_steps": 2, "batch_size": 2,
+                                                                  "checkpoint_every": 2}}
     config = tmp_path / "vq.yaml"
     config.write_text(yaml.safe_dump({
         "name": "vq", "runs_dir": str(tmp_path / "runs"),
-        "model": {"name": "video_vqvae", "hidden": 16, "residual": 8, "num_codes": 32, "code_dim": 8},
-        "data": {"name": "moving_mnist", "num_test": 6},
+        "model": {"name": "video_vqvae", "image_size": 32, "num_frames": 8, "hidden": 16, "residual": 8,
+                  "num_codes": 32, "code_dim": 8, "context_frames": 4, "train_clips": 6, "test_clips": 4,
+                  "top_prior": {**tiny_prior, "cond_reduced": 8},
+                  "bottom_prior": {**tiny_prior, "kernel": 3, "past_window": 2}},
+        "data": {"name": "moving_mnist", "num_test": 6, "image_size": 32, "num_frames": 10},
         "trainer": {"max_steps": 2, "batch_size": 2, "sample_every": 2, "checkpoint_every": 2}}))
     assert main(["train", str(config)]) == 0
     run = tmp_path / "runs" / "vq"
-    assert (run / "stages" / "tokenizer.done").is_file() and (run / "samples" / "step_000002.gif").is_file()
+    for stage in ("tokenizer", "codes", "top_prior", "bottom_prior"):
+        assert (run / "stages" / f"{stage}.done").is_file()
+    assert (run / "tokenizer" / "samples" / "step_000002.gif").is_file()
+    nll = json.loads((run / "top_prior" / "test_nll.json").read_text())
+    assert nll["test_clips"] == 4 and 0 < nll["test_nats_per_dim"] < 2 * np.log(32)
+    assert np.load(run / "codes" / "train_context_bottom.npy").shape == (6, 2, 8, 8)
+    capsys.readouterr()
+
     assert main(["reconstruct", str(run), "--data", "moving_mnist", "--clips", "4", "--out", str(tmp_path / "rec"),
-                 "num_test=6"]) == 0
+                 "num_test=6", "image_size=32", "num_frames=8"]) == 0
     out = capsys.readouterr().out
-    assert "4 test clips: PSNR" in out and "bit budget: 11520 latent bits / 524288 pixel bits = 2.20%" in out
-    result = json.loads((tmp_path / "rec" / "reconstruction.json").read_text())
-    assert result["codes"]["top"]["of"] == 32 and (tmp_path / "rec" / "code_usage.png").is_file()
-    assert read_video(tmp_path / "rec" / "reconstructions.gif").shape[0] == 16
+    assert "4 test clips: PSNR" in out and "bit budget: 1440 latent bits / 65536 pixel bits = 2.20%" in out
     assert main(["encode", str(run), "--data", "moving_mnist", "--out", str(tmp_path / "codes"), "--train-clips", "5",
-                 "num_test=6"]) == 0
+                 "--context-frames", "4", "num_test=6", "image_size=32", "num_frames=8"]) == 0
     top = np.load(tmp_path / "codes" / "train_top.npy")
-    bottom = np.load(tmp_path / "codes" / "test_bottom.npy")
-    assert top.shape == (5, 4, 8, 8) and top.dtype == np.uint16 and top.max() < 32
-    assert bottom.shape == (6, 8, 16, 16)
-    index = json.loads((tmp_path / "codes" / "test_index.json").read_text())
-    assert len(index["clips"]) == 6
+    assert top.shape == (5, 2, 4, 4) and top.dtype == np.uint16 and top.max() < 32
+    assert np.load(tmp_path / "codes" / "test_context_top.npy").shape == (6, 1, 4, 4)
+    assert len(json.loads((tmp_path / "codes" / "test_index.json").read_text())["clips"]) == 6
+
+    # predict: 3 distinct samples, a horizon longer than one window (4 frames) slides the window
+    model = load_model(run)
+    context = torch.rand(2, 4, 1, 32, 32)
+    out = model.predict(context, horizon=7, num_samples=3, generator=torch.Generator().manual_seed(0))
+    assert out.shape == (2, 3, 7, 1, 32, 32) and 0 <= out.min() and out.max() <= 1
+    assert not torch.equal(out[:, 0], out[:, 1]) and not torch.equal(out[:, 1], out[:, 2])
+    again = model.predict(context, horizon=7, num_samples=3, generator=torch.Generator().manual_seed(0))
+    assert torch.equal(out, again)
+    assert main(["predict", str(run), "--input", "data:moving_mnist:1", "--out", str(tmp_path / "p.gif"),
+                 "--samples", "2", "num_test=6", "image_size=32"]) == 0
+    assert read_video(tmp_path / "p.gif").shape[0] == 8  # 4 context + the window's 4 predicted frames
+
     assert main(["reconstruct", str(tmp_path / "runs" / "nope"), "--data", "moving_mnist", "--out", "x"]) == 2
     capsys.readouterr()
-    assert main(["predict", str(run), "--input", "data:moving_mnist:0", "--out", str(tmp_path / "x.gif"),
-                 "num_test=6"]) == 2
-    assert "holds a video_vqvae model, which cannot predict on its own" in capsys.readouterr().err
     assert main(["evaluate", "--model", "video_vqvae", "--protocol", "mmnist-10-10", "--out", str(tmp_path / "e")]) == 2
-    assert "video_vqvae is a pipeline stage, not a predictor" in capsys.readouterr().err
+    assert "video_vqvae trains in stages and cannot predict untrained" in capsys.readouterr().err

@@ -103,20 +103,18 @@ def cmd_data_show(args) -> None:
 
 
 def _predictor(name_or_folder: str, device: str, **fields):
-    """A predictor from a run folder or a registered name (built with ``fields``); a pipeline stage (such as the
-    video_vqvae tokenizer) is refused with a sentence."""
-    from vidpred.models.base import Predictor
+    """A predictor from a run folder or a registered name (built with ``fields``). A pipeline whose training
+    stages are not all finished refuses to predict with a sentence (``models/vq_priors.py``)."""
     from vidpred.models.io import resolve_model
     from vidpred.registry import model_spec
 
-    if not Path(name_or_folder).is_dir():
-        if not issubclass(model_spec(name_or_folder).build, Predictor):
-            raise ConfigError(f"{name_or_folder} is a pipeline stage, not a predictor: it cannot predict on its own")
-        return resolve_model(name_or_folder, device, **fields)
-    model = resolve_model(name_or_folder, device)
-    if not isinstance(model, Predictor):
-        raise ConfigError(f"{name_or_folder} holds a {model.config.name} model, which cannot predict on its own")
-    return model
+    if Path(name_or_folder).is_dir():
+        return resolve_model(name_or_folder, device)
+    spec = model_spec(name_or_folder)
+    if spec.stages:
+        raise ConfigError(f"{name_or_folder} trains in stages and cannot predict untrained; give the folder of a "
+                          f"trained run (`vidpred train`) or of a pretrained pipeline (pretrained/)")
+    return resolve_model(name_or_folder, device, **fields)
 
 
 def cmd_evaluate(args) -> None:
@@ -174,13 +172,16 @@ def cmd_predict(args) -> None:
 
 
 def _tokenizer(run: str, device: str):
+    """The trained tokenizer of a Video VQ-VAE run folder."""
     from vidpred.models.io import load_model
-    from vidpred.models.video_vqvae import VideoVQVAE
+    from vidpred.models.vq_priors import VideoVQPredictor
 
     model = load_model(run, device)
-    if not isinstance(model, VideoVQVAE):
-        raise ConfigError(f"{run} holds a {model.config.name} model, not a tokenizer (video_vqvae)")
-    return model
+    if not isinstance(model, VideoVQPredictor):
+        raise ConfigError(f"{run} holds a {model.config.name} model, not a Video VQ-VAE pipeline (video_vqvae)")
+    if int(model.stages_trained) < 1:
+        raise ConfigError(f"the tokenizer of {run} has not finished training")
+    return model.tokenizer
 
 
 def cmd_reconstruct(args) -> None:
@@ -210,7 +211,8 @@ def cmd_encode(args) -> None:
     for split in args.splits.split(","):
         dataset = build_dataset(cfg, split)
         count = args.train_clips if split == "train" else None
-        info = encode_dataset(tokenizer, dataset, args.out, split, count=count, device=args.device)
+        info = encode_dataset(tokenizer, dataset, args.out, split, count=count, device=args.device,
+                              context_frames=args.context_frames)
         print(f"{split}: {info['clips']} clips -> {args.out}/{split}_top.npy {info['top_shape']}, "
               f"{split}_bottom.npy {info['bottom_shape']}")
 
@@ -300,7 +302,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EPILOG, usage="vidpred reconstruct RUN_DIR --data NAME --out DIR [options] [key=value ...]",
         description="Encode and decode test clips with a trained Video VQ-VAE tokenizer: a grid (original | "
                     "reconstruction | top level only), PSNR/SSIM, a code-usage histogram and the bit budget.")
-    p.add_argument("run", help="a run folder of a video_vqvae tokenizer")
+    p.add_argument("run", help="a video_vqvae run folder whose tokenizer stage is finished")
     p.add_argument("--data", required=True, help="data set name")
     _add_data_source(p)
     p.add_argument("--clips", type=int, default=256, help="test clips to reconstruct (default 256)")
@@ -313,12 +315,14 @@ def build_parser() -> argparse.ArgumentParser:
         usage="vidpred encode RUN_DIR --data NAME --out DIR [--splits train,test] [key=value ...]",
         description="Encode every clip of the chosen splits with a trained tokenizer into uint16 code arrays "
                     "({split}_top.npy, {split}_bottom.npy) with an index of the clips they came from.")
-    p.add_argument("run", help="a run folder of a video_vqvae tokenizer")
+    p.add_argument("run", help="a video_vqvae run folder whose tokenizer stage is finished")
     p.add_argument("--data", required=True, help="data set name")
     _add_data_source(p)
     p.add_argument("--splits", default="train,test", help="comma-separated splits (default train,test)")
     p.add_argument("--train-clips", type=int, default=10000,
                    help="training clips to encode; generated data sets have no end (default 10000)")
+    p.add_argument("--context-frames", type=int,
+                   help="also encode each clip's first N frames on their own (what the priors condition on)")
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--device", default="cpu")
     p.set_defaults(func=cmd_encode, takes_overrides=True)

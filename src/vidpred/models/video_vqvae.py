@@ -29,7 +29,6 @@ from torch import nn
 
 from vidpred.nn.blocks import ResidualStack3d
 from vidpred.nn.quantize import EMAVectorQuantizer
-from vidpred.registry import ModelSpec, Stage, register_model
 
 
 @dataclass
@@ -97,10 +96,12 @@ class VideoVQVAE(nn.Module):
             nn.ConvTranspose3d(c.hidden, c.channels, (4, 8, 8), stride=(2, 4, 4), padding=(1, 2, 2)))
 
     def _check(self, video: torch.Tensor) -> torch.Tensor:
+        # Fully convolutional: any multiple of 4 frames encodes (the priors' context is num_frames' first frames).
         c = self.config
-        expected = (c.num_frames, c.channels, c.image_size, c.image_size)
-        if video.dim() != 5 or tuple(video.shape[1:]) != expected:
-            raise ValueError(f"video has shape {tuple(video.shape)}; the tokenizer takes (B, {', '.join(map(str, expected))})")
+        expected = (c.channels, c.image_size, c.image_size)
+        if video.dim() != 5 or tuple(video.shape[2:]) != expected or video.shape[1] % 4 or not video.shape[1]:
+            raise ValueError(f"video has shape {tuple(video.shape)}; the tokenizer takes (B, T, "
+                             f"{', '.join(map(str, expected))}) with T a multiple of 4 (training clips: {c.num_frames})")
         return video.transpose(1, 2) - 0.5  # (B, C, T, H, W) in [-0.5, 0.5]
 
     def _encode(self, video: torch.Tensor):
@@ -155,8 +156,8 @@ class VideoVQVAE(nn.Module):
         """Codes -> video (B, T, C, H, W) in [0, 1]. ``bottom=None`` decodes from the top level alone (masked)."""
         q_top = self.vq_top.lookup(top)
         if bottom is None:
-            b, (t, h, w) = top.shape[0], self.config.bottom_shape
-            q_bottom = q_top.new_zeros(b, t, h, w, self.config.code_dim)
+            b, t, h, w = top.shape
+            q_bottom = q_top.new_zeros(b, 2 * t, 2 * h, 2 * w, self.config.code_dim)
         else:
             q_bottom = self.vq_bottom.lookup(bottom)
         return self._decode(q_top, q_bottom).clamp(0, 1)
@@ -168,15 +169,3 @@ class VideoVQVAE(nn.Module):
         latent = positions * math.log2(c.num_codes)
         pixels = c.num_frames * c.image_size * c.image_size * c.channels * 8
         return {"latent_bits": latent, "pixel_bits": pixels, "ratio": latent / pixels}
-
-
-def _train_tokenizer(cfg, folder, resume: bool) -> None:
-    from vidpred.training.runner import train_predictor
-
-    train_predictor(cfg, folder, resume)
-
-
-register_model(ModelSpec(
-    "video_vqvae", VideoVQVAEConfig, VideoVQVAE,
-    "Walker et al. 2021 hierarchical 3D VQ-VAE (the tokenizer stage of the Video VQ-VAE predictor)",
-    stages=lambda cfg: [Stage("tokenizer", _train_tokenizer)]))

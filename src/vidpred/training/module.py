@@ -97,12 +97,16 @@ class PredictorModule(L.LightningModule):
 
 
 class ClipDataModule(L.LightningDataModule):
-    """Training batches from the resumable loader; validation batches from the start of the test split."""
+    """Training batches from the resumable loader; validation batches from the start of the test split.
+    ``datasets`` ({"train", "test"}) replaces the experiment's data set (a prior stage trains on code arrays)."""
 
-    def __init__(self, cfg: ExperimentConfig, module: PredictorModule):
+    def __init__(self, cfg: ExperimentConfig, module: PredictorModule, datasets: dict | None = None):
         super().__init__()
         self.cfg, self.module = cfg, module
         self._train = self._test = None
+        self._given = datasets is not None
+        if datasets:
+            self._train, self._test = datasets["train"], datasets.get("test")
 
     def setup(self, stage: str) -> None:
         from vidpred.data import build_dataset
@@ -112,8 +116,8 @@ class ClipDataModule(L.LightningDataModule):
         if self.cfg.trainer.val_every and self._test is None:
             self._test = build_dataset(self.cfg.data, "test")
 
-    def _frames(self, clips: torch.Tensor) -> torch.Tensor:
-        return clips[:, :self.cfg.model.clip_frames]
+    def _frames(self, clips):
+        return clips if self._given else clips[:, :self.cfg.model.clip_frames]
 
     def train_dataloader(self):
         t = self.cfg.trainer

@@ -74,9 +74,11 @@ def weights_digest(module) -> str:
     return digest.hexdigest()
 
 
-def train_predictor(cfg: ExperimentConfig, folder: Path, resume: bool = True):
+def train_predictor(cfg: ExperimentConfig, folder: Path, resume: bool = True, model=None, publish: bool = True,
+                    datasets: dict | None = None):
     """The single-stage pipeline: optimise the model's loss with Lightning, then publish its weights.
-    Returns the trained model (in memory)."""
+    Returns the trained model (in memory). A stage of a longer pipeline passes its part of the model (``model``,
+    whose ``loss`` takes what ``datasets`` -- {"train": ..., "test": ...} -- yield) and publishes it itself."""
     import lightning as L
     import torch
     from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
@@ -87,11 +89,13 @@ def train_predictor(cfg: ExperimentConfig, folder: Path, resume: bool = True):
 
     t = cfg.trainer
     L.seed_everything(cfg.seed, workers=True, verbose=False)
-    model = build_model(cfg.model)
+    if model is None:
+        model = build_model(cfg.model)
     count = sum(p.numel() for p in model.parameters())
-    print(f"vidpred: training {cfg.model.name} ({count:,} parameters) into {folder}", file=sys.stderr)
+    print(f"vidpred: training {cfg.model.name if publish else type(model).__name__} ({count:,} parameters) "
+          f"into {folder}", file=sys.stderr)
     module = PredictorModule(model, cfg)
-    data = ClipDataModule(cfg, module)
+    data = ClipDataModule(cfg, module, datasets)
     checkpoints = folder / "checkpoints"
     checkpoints.mkdir(parents=True, exist_ok=True)
     callbacks = [AtomicCheckpoint(checkpoints, t.checkpoint_every), LogLines(max(1, 10 * t.log_every))]
@@ -122,7 +126,8 @@ def train_predictor(cfg: ExperimentConfig, folder: Path, resume: bool = True):
         raise NonFiniteLoss(f"{cfg.name}: {module.non_finite} ({last})")
     atomic_write_text(folder / "logs" / f"weights_digest_rank{trainer.global_rank}.txt", weights_digest(model) + "\n")
     if trainer.is_global_zero:
-        save_model(model, folder, config=to_dict(cfg))
+        if publish:
+            save_model(model, folder, config=to_dict(cfg))
         seconds = time.perf_counter() - started
         steps = trainer.global_step
         summary = {"steps": steps, "parameters": count, "seconds_this_session": round(seconds, 1),

@@ -1,0 +1,410 @@
+"""The complete Video VQ-VAE predictor (Walker et al. 2021 §3.2, Appendix Tables 4-6): tokenizer, top prior,
+bottom prior, and the pipeline that trains them in stages and predicts with them.
+
+Latents of a clip of T frames: top (T/4, H/8, W/8), bottom (T/2, H/4, W/4) (``models/video_vqvae.py``). The
+first ``context_frames`` frames are the context; at Table 4's Kinetics size (16 frames, 4 of context) the top
+prior generates 3 of the 4 top steps ("input size 32x32x3") and the bottom prior 6 of the 8 bottom slices.
+
+**Context codes.** The context frames are encoded by the frozen VQ-VAE *on their own* (Table 5: "the
+conditioning frames 256x256x4x3 are compressed using our VQ-VAE into a 32x32 and 64x64x2 space"), because at
+prediction time no later frame exists. The sequences the priors model are therefore the context's own codes
+followed by the whole clip's codes from the first generated step on (``training/codes.py`` stores both).
+
+**Top prior** (Table 4, first column; ``TopPrior``): the 3D gated PixelCNN of ``nn/pixelcnn.py`` over the
+generated top steps, conditioned by Table 5's stack: the context's top codes (upsampled, nearest neighbour, to
+the bottom grid) and bottom codes, embedded and concatenated, are brought down to the top grid by one
+convolution (kernel (context bottom steps, 4, 4), stride (1, 2, 2): it also folds the context's time steps
+together), tiled over the generated steps, convolved to ``cond_hidden`` channels (3x3x3) and passed through
+``cond_blocks`` residual blocks (hidden 512, residual 128 at Table 5's size).
+
+**Bottom prior** (Table 4, second column; ``BottomPrior``): a 2D gated PixelCNN that generates one bottom slice
+n at a time, conditioned by Table 6's 3D stack: (a) the whole top latent (``top window`` = all T/4 top steps,
+i.e. Table 6's 32x32x4) is upsampled to the bottom grid by transposed convolutions (4,3,3)/(2,1,1) and
+(3,4,4)/(1,2,2) and a (3,3,3) convolution, and slice n is taken; (b) the ``past_window`` bottom slices
+n-w .. n-1 (Table 6 gives w = 4, §3.2 says 2; we default to Table 6's 4, configurable; slices before the clip
+are a learned "before the clip" code) go through 4 convolutions (4,3,3) with stride (2,1,1) -- which fold the
+window's time steps to one; once a single step is left the remaining layers use (1,3,3) -- (c) both are
+concatenated and passed through a 2D residual conditioning stack as in VQ-VAE-2 (Table 6: 1024 hidden, 20
+blocks; its residual width is not given, we use a quarter of the hidden units as VQ-VAE's blocks do).
+
+Both priors embed codes with their own embeddings (the paper does not say whether the codebook vectors are
+reused), train by teacher forcing with cross-entropy, and report negative log-likelihood in nats per code.
+
+**Sampling** (§3.2): the top prior in raster order within each step, step after step; then the bottom prior
+slice by slice; then the decoder. Horizons longer than one clip continue with a sliding window: the last
+``context_frames`` frames' worth of generated codes become the next window's context codes.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import sys
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from vidpred.models.base import LossOutput, Predictor
+from vidpred.models.video_vqvae import VideoVQVAE, VideoVQVAEConfig
+from vidpred.nn.blocks import ResidualStack3d
+from vidpred.nn.pixelcnn import GatedPixelCNN
+from vidpred.registry import ModelSpec, Stage, register_model
+
+
+@dataclass
+class PriorTraining:
+    """How a prior stage trains (the tokenizer stage uses the experiment's ``optim`` and ``trainer``)."""
+    batch_size: int = 32
+    max_steps: int = 100000
+    max_minutes: float | None = None
+    lr: float = 3e-4
+    checkpoint_every: int = 200
+
+
+@dataclass
+class TopPriorConfig:
+    hidden: int = 512  # Table 4
+    layers: int = 40  # Table 4
+    kernel: int = 3  # Table 4 "conv filter size"; also the time extent of the (y,t) and (x,t) convolutions
+    attention_every: int = 5  # §3.2: 40 layers -> Table 4's 8 attention layers
+    heads: int = 8  # Table 4
+    dropout: float = 0.5  # Table 4
+    embed: int = 64  # embedding width of the context codes in the conditioning stack
+    cond_reduced: int = 256  # Table 5: "downsampled back down to 32x32x256"
+    cond_hidden: int = 512  # Table 5
+    cond_residual: int = 128  # Table 5
+    cond_blocks: int = 4  # Table 5
+    train: PriorTraining = field(default_factory=PriorTraining)
+
+
+@dataclass
+class BottomPriorConfig:
+    hidden: int = 512  # Table 4
+    layers: int = 20  # Table 4
+    kernel: int = 5  # Table 4
+    attention_every: int = 5  # 20 layers -> Table 4's 4 attention layers
+    heads: int = 8  # Table 4
+    dropout: float = 0.0  # Table 4
+    past_window: int = 4  # Table 6 (n-4 .. n-1); §3.2 says 2
+    embed: int = 64
+    cond_hidden: int = 1024  # Table 6
+    cond_residual: int = 256  # not given; a quarter of the hidden units
+    cond_blocks: int = 20  # Table 6
+    train: PriorTraining = field(default_factory=PriorTraining)
+
+
+@dataclass
+class VideoVQConfig(VideoVQVAEConfig):
+    """The whole Video VQ-VAE pipeline: the tokenizer's fields (``VideoVQVAEConfig``) plus the priors'."""
+    context_frames: int = 4  # §3.2: condition on 4 frames, predict 12
+    train_clips: int = 10000  # training clips encoded for the priors (stage 'codes')
+    test_clips: int = 1000  # test clips encoded; the priors' nats/dim are reported on them
+    top_prior: TopPriorConfig = field(default_factory=TopPriorConfig)
+    bottom_prior: BottomPriorConfig = field(default_factory=BottomPriorConfig)
+
+    def validate(self) -> None:
+        super().validate()
+        if self.context_frames % 4 or not 0 < self.context_frames < self.num_frames:
+            raise ValueError(f"context_frames ({self.context_frames}) must be a positive multiple of 4 (the top "
+                             f"latent's time stride) below num_frames ({self.num_frames})")
+
+    @property
+    def num_context(self) -> int:
+        return self.context_frames
+
+    @property
+    def num_predicted(self) -> int:
+        """Frames one window of the priors predicts (longer horizons slide the window)."""
+        return self.num_frames - self.context_frames
+
+    @property
+    def context_steps(self) -> tuple[int, int]:
+        """Top and bottom time steps of the context."""
+        return self.context_frames // 4, self.context_frames // 2
+
+
+class TopConditioning(nn.Module):
+    """Table 5: context codes -> conditioning (B, cond_hidden, generated steps, h, w)."""
+
+    def __init__(self, cfg: VideoVQConfig):
+        super().__init__()
+        p, (_, bottom_steps) = cfg.top_prior, cfg.context_steps
+        self.generated = cfg.top_shape[0] - cfg.context_steps[0]
+        self.embed_top = nn.Embedding(cfg.num_codes, p.embed)
+        self.embed_bottom = nn.Embedding(cfg.num_codes, p.embed)
+        self.down = nn.Conv3d(2 * p.embed, p.cond_reduced, (bottom_steps, 4, 4), stride=(1, 2, 2), padding=(0, 1, 1))
+        self.up = nn.Conv3d(p.cond_reduced, p.cond_hidden, 3, padding=1)
+        self.blocks = ResidualStack3d(p.cond_hidden, p.cond_residual, p.cond_blocks)
+
+    def forward(self, top: torch.Tensor, bottom: torch.Tensor) -> torch.Tensor:
+        bottom = self.embed_bottom(bottom).permute(0, 4, 1, 2, 3)  # (B, E, tb, H, W)
+        top = F.interpolate(self.embed_top(top).permute(0, 4, 1, 2, 3), size=bottom.shape[2:], mode="nearest")
+        x = self.down(torch.cat([top, bottom], dim=1))  # (B, reduced, 1, h, w)
+        return self.blocks(self.up(x.expand(-1, -1, self.generated, -1, -1)))
+
+
+class TopPrior(nn.Module):
+    """The spatiotemporal PixelCNN over the generated top steps (Table 4, first column)."""
+
+    def __init__(self, cfg: VideoVQConfig):
+        super().__init__()
+        p = cfg.top_prior
+        steps, h, w = cfg.top_shape
+        self.context_steps = cfg.context_steps
+        self.cond = TopConditioning(cfg)
+        self.pixelcnn = GatedPixelCNN(cfg.num_codes, (steps - cfg.context_steps[0], h, w), p.hidden, p.layers,
+                                      p.kernel, p.kernel, p.attention_every, p.heads, p.dropout, p.cond_hidden)
+
+    def split(self, batch: dict) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """A batch of code sequences -> (context top, context bottom, top steps to generate)."""
+        ct, cb = self.context_steps
+        return batch["top"][:, :ct], batch["bottom"][:, :cb], batch["top"][:, ct:]
+
+    def logits(self, batch: dict) -> tuple[torch.Tensor, torch.Tensor]:
+        context_top, context_bottom, target = self.split(batch)
+        return self.pixelcnn(target, self.cond(context_top, context_bottom)), target
+
+    def loss(self, batch: dict) -> LossOutput:
+        logits, target = self.logits(batch)
+        nll = F.cross_entropy(logits, target)
+        return LossOutput(nll, {"nats_per_dim": nll.detach()})
+
+    @torch.no_grad()
+    def sample(self, context_top, context_bottom, generator=None, temperature=1.0, cached=True) -> torch.Tensor:
+        cond = self.cond(context_top, context_bottom)
+        return self.pixelcnn.sample(context_top.shape[0], cond, generator, temperature, cached)
+
+
+class BottomConditioning(nn.Module):
+    """Table 6: (whole top latent, bottom slices so far) -> conditioning of bottom slice n (B', C, 1, H, W)."""
+
+    def __init__(self, cfg: VideoVQConfig):
+        super().__init__()
+        p = cfg.bottom_prior
+        c = p.cond_hidden
+        self.num_codes, self.window = cfg.num_codes, p.past_window
+        self.embed_top = nn.Embedding(cfg.num_codes, p.embed)
+        self.embed_past = nn.Embedding(cfg.num_codes + 1, p.embed)  # the last code: "before the clip"
+        self.top_up = nn.Sequential(
+            nn.ConvTranspose3d(p.embed, c, (4, 3, 3), stride=(2, 1, 1), padding=(1, 1, 1)), nn.ReLU(),
+            nn.ConvTranspose3d(c, c, (3, 4, 4), stride=(1, 2, 2), padding=(1, 1, 1)), nn.ReLU(),
+            nn.Conv3d(c, c, 3, padding=1))
+        past, steps = [], self.window
+        for i in range(4):  # Table 6: 4 convolutions (4,3,3), stride (2,1,1), until one time step is left
+            kt = 4 if steps > 1 else 1
+            past += [nn.Conv3d(p.embed if i == 0 else c, c, (kt, 3, 3), stride=(2 if steps > 1 else 1, 1, 1),
+                               padding=(1 if steps > 1 else 0, 1, 1)), nn.ReLU()]
+            steps = steps // 2 if steps > 1 else 1
+        if steps != 1:
+            raise ValueError(f"past_window {self.window} is not folded to one step by 4 stride-2 convolutions")
+        self.past = nn.Sequential(*past)
+        self.merge = nn.Conv2d(2 * c, c, 3, padding=1)
+        self.blocks = ResidualStack3d(c, p.cond_residual, p.cond_blocks, dims=2)
+
+    def upsample_top(self, top: torch.Tensor) -> torch.Tensor:
+        """(B, T/4, h, w) top codes -> (B, C, T/2, H, W) features on the bottom grid."""
+        return self.top_up(self.embed_top(top).permute(0, 4, 1, 2, 3))
+
+    def forward(self, top_features: torch.Tensor, bottom: torch.Tensor, slices: list[int]) -> torch.Tensor:
+        """top_features from ``upsample_top``; bottom (B, >= max(slices), H, W) codes; -> (B * len(slices), C, 1,
+        H, W), slice-major within each clip."""
+        b, _, h, w = bottom.shape
+        before = bottom.new_full((b, self.window, h, w), self.num_codes)
+        padded = torch.cat([before, bottom], dim=1)  # slice n's window is padded[:, n : n + window]
+        past = torch.stack([padded[:, n:n + self.window] for n in slices], dim=1).flatten(0, 1)  # (B*S, w, H, W)
+        past = self.past(self.embed_past(past).permute(0, 4, 1, 2, 3))[:, :, 0]  # (B*S, C, H, W)
+        top = top_features[:, :, slices].transpose(1, 2).flatten(0, 1)  # (B*S, C, H, W)
+        return self.blocks(self.merge(torch.cat([top, past], dim=1))).unsqueeze(2)
+
+
+class BottomPrior(nn.Module):
+    """The 2D PixelCNN over one bottom slice at a time (Table 4, second column)."""
+
+    def __init__(self, cfg: VideoVQConfig):
+        super().__init__()
+        p = cfg.bottom_prior
+        steps, h, w = cfg.bottom_shape
+        self.first, self.steps = cfg.context_steps[1], steps
+        self.cond = BottomConditioning(cfg)
+        self.pixelcnn = GatedPixelCNN(cfg.num_codes, (1, h, w), p.hidden, p.layers, p.kernel, 1, p.attention_every,
+                                      p.heads, p.dropout, p.cond_hidden)
+
+    def logits(self, batch: dict) -> tuple[torch.Tensor, torch.Tensor]:
+        """Teacher-forced logits of every generated slice: (B * slices, K, 1, H, W) and their targets."""
+        top, bottom = batch["top"], batch["bottom"]
+        slices = list(range(self.first, self.steps))
+        cond = self.cond(self.cond.upsample_top(top), bottom, slices)
+        target = bottom[:, slices].flatten(0, 1).unsqueeze(1)  # (B*S, 1, H, W)
+        return self.pixelcnn(target, cond), target
+
+    def loss(self, batch: dict) -> LossOutput:
+        logits, target = self.logits(batch)
+        nll = F.cross_entropy(logits, target)
+        return LossOutput(nll, {"nats_per_dim": nll.detach()})
+
+    @torch.no_grad()
+    def sample(self, top: torch.Tensor, context_bottom: torch.Tensor, generator=None, temperature=1.0,
+               cached=True) -> torch.Tensor:
+        """Whole top latent (B, T/4, h, w) and the context's bottom slices -> all bottom slices (B, T/2, H, W)."""
+        features = self.cond.upsample_top(top)
+        b, _, h, w = context_bottom.shape
+        bottom = torch.cat([context_bottom, context_bottom.new_zeros(b, self.steps - self.first, h, w)], dim=1)
+        for n in range(self.first, self.steps):
+            cond = self.cond(features, bottom[:, :n], [n])
+            bottom[:, n] = self.pixelcnn.sample(b, cond, generator, temperature, cached)[:, 0]
+        return bottom
+
+
+class VideoVQPredictor(Predictor):
+    """Tokenizer + top prior + bottom prior: encode context -> sample top -> sample bottom -> decode."""
+
+    stochastic = True
+    uses_temperature = True
+
+    def __init__(self, config: VideoVQConfig):
+        super().__init__(config)
+        self.tokenizer = VideoVQVAE(config)
+        self.top_prior = TopPrior(config)
+        self.bottom_prior = BottomPrior(config)
+        # How many pipeline stages have trained these weights (saved with them): predict needs all of them.
+        self.register_buffer("stages_trained", torch.zeros((), dtype=torch.long))
+
+    @property
+    def min_context(self) -> int:
+        return self.config.context_frames
+
+    def loss(self, batch: torch.Tensor) -> LossOutput:
+        """Clips train the tokenizer (stage 1); the priors train on codes in their own stages (``STAGES``)."""
+        return self.tokenizer.loss(batch)
+
+    @torch.no_grad()
+    def reconstruct(self, video: torch.Tensor) -> torch.Tensor:
+        """The tokenizer's reconstruction (FVD* compares samples with it, Walker et al. Table 2)."""
+        return self.tokenizer.reconstruct(video)
+
+    @torch.no_grad()
+    def _predict(self, context, horizon, num_samples, generator, temperature, cached: bool = True):
+        cfg = self.config
+        if int(self.stages_trained) < len(STAGES):
+            raise ValueError(f"this Video VQ-VAE pipeline has finished {int(self.stages_trained)} of its "
+                             f"{len(STAGES)} training stages ({', '.join(s.name for s in STAGES)}); train it "
+                             "to the end with `vidpred train` before predicting")
+        if context.shape[1] != cfg.context_frames:
+            warnings.warn(f"the Video VQ-VAE priors condition on {cfg.context_frames} frames (a multiple of the "
+                          f"latents' time stride 4); using the last {cfg.context_frames} of the "
+                          f"{context.shape[1]} context frames", stacklevel=3)
+        b = context.shape[0]
+        context = context[:, -cfg.context_frames:].repeat_interleave(num_samples, dim=0)
+        top, bottom = self.tokenizer.encode(context)
+        ct, cb = cfg.context_steps
+        frames = []
+        while sum(f.shape[1] for f in frames) < horizon:
+            generated = self.top_prior.sample(top[:, -ct:], bottom[:, -cb:], generator, temperature, cached)
+            window_top = torch.cat([top[:, -ct:], generated], dim=1)
+            window_bottom = self.bottom_prior.sample(window_top, bottom[:, -cb:], generator, temperature, cached)
+            frames.append(self.tokenizer.decode_codes(window_top, window_bottom)[:, cfg.context_frames:])
+            top, bottom = window_top, window_bottom
+        video = torch.cat(frames, dim=1)[:, :horizon]
+        return video.view(b, num_samples, *video.shape[1:])
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Training stages: tokenizer -> codes -> top prior -> bottom prior (``vidpred train`` runs the unfinished ones).
+
+
+def _pipeline(cfg, folder: Path) -> VideoVQPredictor:
+    """The pipeline as the finished stages left it in ``folder`` (fresh weights, seeded, before stage 1)."""
+    from safetensors.torch import load_file
+
+    from vidpred.models.io import WEIGHTS_FILE, build_model
+
+    torch.manual_seed(cfg.seed)
+    model = build_model(cfg.model)
+    if (folder / WEIGHTS_FILE).is_file():
+        model.load_state_dict(load_file(str(folder / WEIGHTS_FILE)))
+    return model
+
+
+def _publish(model: VideoVQPredictor, cfg, folder: Path, stage_number: int) -> None:
+    from vidpred.config import to_dict
+    from vidpred.models.io import save_model
+
+    model.stages_trained.fill_(stage_number)
+    save_model(model, folder, config=to_dict(cfg))
+
+
+def _train_tokenizer(cfg, folder: Path, resume: bool) -> None:
+    from vidpred.training.runner import train_predictor
+
+    model = _pipeline(cfg, folder)
+    train_predictor(cfg, folder / "tokenizer", resume, model=model.tokenizer, publish=False)
+    _publish(model, cfg, folder, 1)
+
+
+def _encode_codes(cfg, folder: Path, resume: bool) -> None:
+    from vidpred.data import build_dataset
+    from vidpred.training.codes import encode_dataset
+
+    model = _pipeline(cfg, folder)
+    m = cfg.model
+    device = "cuda" if cfg.trainer.accelerator in ("gpu", "cuda", "auto") and torch.cuda.is_available() else "cpu"
+    for split, count in (("train", m.train_clips), ("test", m.test_clips)):
+        encode_dataset(model.tokenizer, build_dataset(cfg.data, split), folder / "codes", split, count=count,
+                       device=device, context_frames=m.context_frames)
+    _publish(model, cfg, folder, 2)
+
+
+@torch.no_grad()
+def code_nll(prior: nn.Module, dataset, batch_size: int = 32) -> float:
+    """Mean negative log-likelihood in nats per code of ``prior`` on a code data set (teacher forced)."""
+    from torch.utils.data import DataLoader
+
+    prior = prior.eval()
+    device = next(prior.parameters()).device
+    total, count = 0.0, 0
+    for batch in DataLoader(dataset, batch_size=batch_size):
+        logits, target = prior.logits({k: v.to(device) for k, v in batch.items()})
+        total += F.cross_entropy(logits, target, reduction="sum").item()
+        count += target.numel()
+    return total / count
+
+
+def _prior_stage(attribute: str, number: int):
+    def run(cfg, folder: Path, resume: bool) -> None:
+        from vidpred.config import atomic_write_text
+        from vidpred.training.codes import CodeDataset
+        from vidpred.training.runner import train_predictor
+
+        model = _pipeline(cfg, folder)
+        p = getattr(cfg.model, attribute).train
+        stage_cfg = dataclasses.replace(
+            cfg, optim=dataclasses.replace(cfg.optim, lr=p.lr),
+            trainer=dataclasses.replace(cfg.trainer, max_steps=p.max_steps, max_minutes=p.max_minutes,
+                                        batch_size=p.batch_size, checkpoint_every=p.checkpoint_every,
+                                        sample_every=0, val_every=0))
+        codes = folder / "codes"
+        prior = getattr(model, attribute)
+        train_predictor(stage_cfg, folder / attribute, resume, model=prior, publish=False,
+                        datasets={split: CodeDataset(codes, split, cfg.model) for split in ("train", "test")})
+        nll = code_nll(prior, CodeDataset(codes, "test", cfg.model))
+        result = {"test_nats_per_dim": nll, "test_bits_per_dim": nll / math.log(2),
+                  "test_clips": len(CodeDataset(codes, "test", cfg.model))}
+        atomic_write_text(folder / attribute / "test_nll.json", json.dumps(result, indent=2))
+        print(f"vidpred: {attribute} test NLL {nll:.4f} nats/dim on {result['test_clips']} clips", file=sys.stderr)
+        _publish(model, cfg, folder, number)
+
+    return run
+
+
+STAGES = [Stage("tokenizer", _train_tokenizer), Stage("codes", _encode_codes),
+          Stage("top_prior", _prior_stage("top_prior", 3)), Stage("bottom_prior", _prior_stage("bottom_prior", 4))]
+
+register_model(ModelSpec(
+    "video_vqvae", VideoVQConfig, VideoVQPredictor,
+    "Walker et al. 2021 Video VQ-VAE: hierarchical 3D VQ-VAE tokenizer + spatiotemporal PixelCNN top prior + "
+    "2D PixelCNN bottom prior (trained in 4 stages)",
+    stages=lambda cfg: STAGES))

@@ -1,0 +1,280 @@
+"""Gated PixelCNN over a (T, H, W) grid of discrete codes, causal in raster order (t, then y, then x).
+
+Walker et al. 2021 §3.2 extend the gated PixelCNN of van den Oord et al. (2016) into time: "We take 1D
+convolutions in the horizontal and vertical stacks in the original PixelCNN and add the extra dimension of time
+to them, making them 2D. Our only true 3D convolution is at the first layer." So here
+
+- the first layer is a masked 3D convolution (t, k, k) over the code embeddings, once for each stack: the
+  vertical stack sees every earlier time step and the rows above in the current step; the horizontal stack sees
+  that and the positions to the left in the current row (PixelCNN's mask A: never the position itself);
+- every gated layer convolves the vertical stack in the (y, t) plane (kernel (t, k, 1)) and the horizontal stack
+  in the (x, t) plane (kernel (t, 1, k)), adds the vertical pre-activation to the horizontal one (1x1), adds the
+  conditioning (1x1) to both, and gates: tanh(a) * sigmoid(b). The horizontal stack is residual;
+- multi-head causal self-attention (``nn/attention.py``) follows every ``attention_every``-th gated layer.
+
+The 2D bottom prior is the same network on a single time step (``time_kernel = 1``, grid (1, H, W)).
+
+Table 4's "hidden units" are the stacks' widths and its "residual units" (twice the hidden units at both sizes)
+the width of each gated convolution's output before the gate (its tanh and sigmoid halves): our reading; the
+table gives no other place for a second width.
+
+Causality is enforced by masking the convolution kernels (``causal_mask``) and by the attention's causal mask,
+so the logits at a position never depend on the code there or on anything later: tests check it by
+perturbation and by gradient.
+
+Fast sampling (``sample(..., cached=True)``): instead of re-running the whole network for each of the grid's
+positions (the naive sampler, ``cached=False``, kept as the reference), every layer keeps its input so far in a
+buffer and computes only what is new (Ramachandran et al. 2017's fast PixelCNN generation): a masked
+convolution's output at p needs only inputs at positions before p, which earlier steps have already written;
+attention keeps its keys and values. The vertical stack depends only on the rows above, so it is computed once
+per row for the whole row; the horizontal stack once per position. Both samplers turn the same pre-drawn
+uniform numbers into codes by inverse-CDF sampling, so for one seed they return the same codes.
+"""
+from __future__ import annotations
+
+import math
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from vidpred.nn.attention import CausalSelfAttention3d
+
+# Which kernel offsets (dt <= 0, dy, dx) a masked convolution may read, given what its input at an offset depends on.
+REGIONS = {
+    # input = the codes themselves: only strictly earlier time steps or rows above (vertical stack, layer 0) ...
+    "above": lambda dt, dy, dx: dt < 0 or (dt == 0 and dy < 0),
+    # ... or also the positions to the left in the same row (horizontal stack, layer 0; PixelCNN's mask A)
+    "before": lambda dt, dy, dx: dt < 0 or (dt == 0 and (dy < 0 or (dy == 0 and dx < 0))),
+    # input = the vertical stack (already blind to its own row): the same row and every row above in this step
+    "vertical": lambda dt, dy, dx: dt < 0 or (dt == 0 and dy <= 0),
+    # input = the horizontal stack (already blind to its own position): up to and including the position itself
+    "horizontal": lambda dt, dy, dx: dt < 0 or (dt == 0 and (dy < 0 or (dy == 0 and dx <= 0))),
+}
+
+
+def causal_mask(kernel: tuple[int, int, int], region: str) -> torch.Tensor:
+    """(kt, kh, kw) float mask; the kernel covers offsets dt in [-(kt-1), 0], dy in [-kh//2, kh//2], likewise dx."""
+    kt, kh, kw = kernel
+    allowed = REGIONS[region]
+    mask = torch.zeros(kernel)
+    for i in range(kt):
+        for j in range(kh):
+            for k in range(kw):
+                mask[i, j, k] = float(allowed(i - (kt - 1), j - kh // 2, k - kw // 2))
+    return mask
+
+
+class MaskedConv3d(nn.Conv3d):
+    """A 3D convolution that reads only the allowed offsets of ``region``; padded so the output keeps the grid."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel: tuple[int, int, int], region: str):
+        if kernel[1] % 2 == 0 or kernel[2] % 2 == 0:
+            raise ValueError(f"spatial kernel sizes must be odd, got {kernel}")
+        super().__init__(in_channels, out_channels, kernel)
+        self.register_buffer("mask", causal_mask(kernel, region), persistent=False)
+        kt, kh, kw = kernel
+        self.pad = (kw // 2, kw // 2, kh // 2, kh // 2, kt - 1, 0)  # F.pad order: x, y, t
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.conv3d(F.pad(x, self.pad), self.weight * self.mask, self.bias)
+
+    def _state(self, cache: dict, grid: tuple[int, int, int]):
+        """This layer's input buffer (zero-padded like ``forward``'s input) and masked weight, made on first use."""
+        if self not in cache:
+            kt, kh, kw = self.kernel_size
+            t, h, w = grid
+            weight = self.weight * self.mask
+            buffer = weight.new_zeros(cache["batch"], self.in_channels, t + kt - 1, h + kh - 1, w + kw - 1)
+            cache[self] = (buffer, weight, weight.reshape(self.out_channels, -1).t())
+        return cache[self]
+
+    def step(self, cache: dict, pos: tuple[int, int, int], x: torch.Tensor | None, grid: tuple[int, int, int]):
+        """The output at ``pos`` (B, out) after writing this layer's input there (``x`` (B, in); None: not known
+        yet, allowed when the mask never reads the position itself)."""
+        buffer, _, matrix = self._state(cache, grid)
+        kt, kh, kw = self.kernel_size
+        t, y, x_ = pos
+        if x is not None:
+            buffer[:, :, t + kt - 1, y + kh // 2, x_ + kw // 2] = x
+        window = buffer[:, :, t:t + kt, y:y + kh, x_:x_ + kw].reshape(buffer.shape[0], -1)
+        return torch.addmm(self.bias, window, matrix)
+
+    def row(self, cache: dict, t: int, y: int, x: torch.Tensor | None, grid: tuple[int, int, int]) -> torch.Tensor:
+        """The outputs along row (t, y), (B, out, W), after writing the row of inputs ``x`` (B, in, W) (None: only
+        for masks that never read the row itself)."""
+        buffer, weight, _ = self._state(cache, grid)
+        kt, kh, kw = self.kernel_size
+        if x is not None:
+            buffer[:, :, t + kt - 1, y + kh // 2, kw // 2:kw // 2 + x.shape[-1]] = x
+        return F.conv3d(buffer[:, :, t:t + kt, y:y + kh], weight, self.bias)[:, :, 0, 0]
+
+    def write(self, cache: dict, pos: tuple[int, int, int], x: torch.Tensor) -> None:
+        kt, kh, kw = self.kernel_size
+        t, y, x_ = pos
+        cache[self][0][:, :, t + kt - 1, y + kh // 2, x_ + kw // 2] = x
+
+
+def pointwise(conv: nn.Conv3d, x: torch.Tensor) -> torch.Tensor:
+    """A 1x1x1 convolution applied to one position's vector (B, in) -> (B, out)."""
+    return F.linear(x, conv.weight.flatten(1), conv.bias)
+
+
+def gate(x: torch.Tensor, dim: int = 1) -> torch.Tensor:
+    a, b = x.chunk(2, dim=dim)
+    return torch.tanh(a) * torch.sigmoid(b)
+
+
+class GatedLayer(nn.Module):
+    def __init__(self, hidden: int, kernel: int, time_kernel: int, dropout: float, cond_channels: int):
+        super().__init__()
+        self.v_conv = MaskedConv3d(hidden, 2 * hidden, (time_kernel, kernel, 1), "vertical")
+        self.h_conv = MaskedConv3d(hidden, 2 * hidden, (time_kernel, 1, kernel), "horizontal")
+        self.v_to_h = nn.Conv3d(2 * hidden, 2 * hidden, 1)
+        self.cond = nn.Conv3d(cond_channels, 4 * hidden, 1) if cond_channels else None
+        self.h_out = nn.Conv3d(hidden, hidden, 1)
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, v, h, cond):
+        v_pre, h_pre = self.v_conv(v), self.h_conv(h)
+        if self.cond is not None:
+            cv, ch = self.cond(cond).chunk(2, dim=1)
+            v_pre, h_pre = v_pre + cv, h_pre + ch
+        h_pre = h_pre + self.v_to_h(v_pre)
+        return gate(v_pre), h + self.h_out(self.dropout(gate(h_pre)))
+
+    def row(self, cache, t, y, v, cond, grid):
+        """Fast sampling, once per row: the vertical stack depends only on rows above, so the whole row's
+        vertical output and its contribution to the horizontal pre-activation are computed at once:
+        returns (next vertical row (B, hidden, W), horizontal additions (B, 2 hidden, W))."""
+        v_pre = self.v_conv.row(cache, t, y, v, grid)
+        h_add = torch.zeros_like(v_pre)
+        if self.cond is not None:
+            cv, h_add = F.conv1d(cond, self.cond.weight.flatten(2), self.cond.bias).chunk(2, dim=1)
+            v_pre = v_pre + cv
+        h_add = h_add + F.conv1d(v_pre, self.v_to_h.weight.flatten(2), self.v_to_h.bias)
+        return gate(v_pre), h_add
+
+    def step(self, cache, pos, h, h_add, grid):
+        """Fast sampling, once per position: the horizontal stack at ``pos`` given the row's additions there."""
+        h_pre = self.h_conv.step(cache, pos, h, grid) + h_add
+        return h + pointwise(self.h_out, gate(h_pre))
+
+
+def sample_codes(logits: torch.Tensor, uniform: torch.Tensor, temperature: float) -> torch.Tensor:
+    """Inverse-CDF sampling: logits (B, K), uniform (B,) in [0, 1) -> codes (B,). Deterministic given ``uniform``,
+    so two samplers that compute (nearly) equal logits draw equal codes."""
+    cdf = torch.softmax(logits.double() / temperature, dim=-1).cumsum(-1)
+    codes = torch.searchsorted(cdf, (uniform.double() * cdf[:, -1]).unsqueeze(-1)).squeeze(-1)
+    return codes.clamp_(max=logits.shape[-1] - 1)
+
+
+class GatedPixelCNN(nn.Module):
+    """Logits over ``num_codes`` at every position of a (T, H, W) grid, given the codes before it and an
+    optional conditioning tensor (B, cond_channels, T, H, W)."""
+
+    def __init__(self, num_codes: int, grid: tuple[int, int, int], hidden: int, layers: int, kernel: int,
+                 time_kernel: int, attention_every: int, heads: int, dropout: float, cond_channels: int = 0,
+                 embed_codes: int | None = None):
+        super().__init__()
+        self.grid, self.num_codes = tuple(grid), num_codes
+        self.embed = nn.Embedding(embed_codes or num_codes, hidden)
+        first = (time_kernel, kernel, kernel)
+        self.v_first = MaskedConv3d(hidden, hidden, first, "above")
+        self.h_first = MaskedConv3d(hidden, hidden, first, "before")
+        self.layers = nn.ModuleList(GatedLayer(hidden, kernel, time_kernel, dropout, cond_channels)
+                                    for _ in range(layers))
+        self.attention = nn.ModuleDict({
+            str(i): CausalSelfAttention3d(hidden, heads, grid)
+            for i in range(layers) if attention_every and (i + 1) % attention_every == 0})
+        self.head = nn.Conv3d(hidden, num_codes, 1)
+
+    def forward(self, codes: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
+        """codes (B, T, H, W) long -> logits (B, num_codes, T, H, W)."""
+        return self.forward_embedded(self.embed(codes).permute(0, 4, 1, 2, 3), cond)
+
+    def forward_embedded(self, e: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
+        """The network after the embedding lookup (e (B, hidden, T, H, W)); tests take gradients through it."""
+        if tuple(e.shape[2:]) != self.grid:
+            raise ValueError(f"the prior was built for a {self.grid} grid of codes, got {tuple(e.shape[2:])}")
+        v, h = self.v_first(e), self.h_first(e)
+        for i, layer in enumerate(self.layers):
+            v, h = layer(v, h, cond)
+            if str(i) in self.attention:
+                h = h + self.attention[str(i)](h)
+        return self.head(F.relu(h))
+
+    def _step(self, cache: dict, index: int, cond: torch.Tensor | None) -> torch.Tensor:
+        """Logits (B, K) at flat position ``index``; every earlier position's code must have been written."""
+        t, y, x = pos = _unravel(index, self.grid)
+        if x == 0:  # a new row: its vertical stack, for every layer, from the rows above
+            v = self.v_first.row(cache, t, y, None, self.grid)
+            c = cond[:, :, t, y] if cond is not None else None
+            cache["row"] = []
+            for layer in self.layers:
+                v, h_add = layer.row(cache, t, y, v, c, self.grid)
+                cache["row"].append(h_add)
+        h = self.h_first.step(cache, pos, None, self.grid)
+        for i, layer in enumerate(self.layers):
+            h = layer.step(cache, pos, h, cache["row"][i][:, :, x], self.grid)
+            if str(i) in self.attention:
+                h = h + self.attention[str(i)].step(cache, index, h)
+        return pointwise(self.head, F.relu(h))
+
+    def _write(self, cache: dict, index: int, codes: torch.Tensor) -> None:
+        pos = _unravel(index, self.grid)
+        e = self.embed(codes)
+        self.v_first.write(cache, pos, e)
+        self.h_first.write(cache, pos, e)
+
+    def _autoregress(self, batch: int, cond, choose: Callable[[int, torch.Tensor], torch.Tensor], cached: bool):
+        """Visit every position in raster order; ``choose(index, logits)`` returns the code there (B,)."""
+        codes = torch.zeros(batch, *self.grid, dtype=torch.long, device=self.head.weight.device)
+        flat = codes.view(batch, -1)
+        cache = {"batch": batch}
+        for index in range(flat.shape[1]):
+            if cached:
+                logits = self._step(cache, index, cond)
+            else:
+                logits = self(codes, cond).flatten(2)[:, :, index]
+            flat[:, index] = choose(index, logits)
+            if cached:
+                self._write(cache, index, flat[:, index])
+        return codes
+
+    @torch.no_grad()
+    def sample(self, batch: int, cond: torch.Tensor | None = None, generator: torch.Generator | None = None,
+               temperature: float = 1.0, cached: bool = True, progress=None) -> torch.Tensor:
+        """Codes (B, T, H, W) drawn position by position. ``cached`` selects fast incremental sampling; both
+        samplers draw one uniform number per position up front, so they agree for the same ``generator``."""
+        device = self.head.weight.device
+        uniform = torch.rand(batch, math.prod(self.grid), generator=generator,
+                             device=generator.device if generator is not None else "cpu").to(device)
+
+        def choose(index, logits):
+            if progress is not None:
+                progress(index)
+            return sample_codes(logits, uniform[:, index], temperature)
+
+        return self._autoregress(batch, cond, choose, cached)
+
+    @torch.no_grad()
+    def sequential_log_prob(self, codes: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
+        """Sum over positions of log p(code_i | codes before i), one position at a time through the cached path
+        (teacher forced): (B,). Equals the one-pass log-likelihood of ``forward``."""
+        flat = codes.flatten(1)
+        total = torch.zeros(codes.shape[0], dtype=torch.float64, device=codes.device)
+
+        def choose(index, logits):
+            nonlocal total
+            total = total + torch.log_softmax(logits.double(), -1).gather(1, flat[:, index:index + 1]).squeeze(1)
+            return flat[:, index]
+
+        self._autoregress(codes.shape[0], cond, choose, cached=True)
+        return total
+
+
+def _unravel(index: int, grid: tuple[int, int, int]) -> tuple[int, int, int]:
+    t, rest = divmod(index, grid[1] * grid[2])
+    return (t, *divmod(rest, grid[2]))

@@ -1,0 +1,251 @@
+"""The Video VQ-VAE priors: causality of every layer type, fast sampling equal to naive sampling, one-pass
+likelihood equal to the sum of per-step conditionals, paper presets at their table sizes."""
+from __future__ import annotations
+
+import pytest
+import torch
+
+from vidpred.models.vq_priors import (BottomPrior, BottomPriorConfig, TopPrior, TopPriorConfig, VideoVQConfig,
+                                      VideoVQPredictor)
+from vidpred.nn.attention import CausalSelfAttention3d
+from vidpred.nn.pixelcnn import GatedLayer, GatedPixelCNN, MaskedConv3d
+
+GRID = (2, 4, 5)  # (T, H, W): two time steps, rows of 5 so that row and column effects differ
+N = 2 * 4 * 5
+
+
+def tiny_pixelcnn(**overrides) -> GatedPixelCNN:
+    torch.manual_seed(0)
+    kwargs = dict(num_codes=12, grid=GRID, hidden=16, layers=4, kernel=3, time_kernel=2, attention_every=2, heads=2,
+                  dropout=0.0, cond_channels=6)
+    kwargs.update(overrides)
+    return GatedPixelCNN(**kwargs).eval()
+
+
+def tiny_config(**overrides) -> VideoVQConfig:
+    top = TopPriorConfig(hidden=16, layers=4, kernel=3, attention_every=2, heads=2, dropout=0.0, embed=8,
+                         cond_reduced=8, cond_hidden=8, cond_residual=4, cond_blocks=1)
+    bottom = BottomPriorConfig(hidden=16, layers=3, kernel=3, attention_every=2, heads=2, embed=8, cond_hidden=8,
+                               cond_residual=4, cond_blocks=1, past_window=2)
+    fields = dict(channels=1, image_size=32, num_frames=12, hidden=8, residual=4, layers=1, num_codes=16,
+                  code_dim=8, context_frames=4, top_prior=top, bottom_prior=bottom)
+    fields.update(overrides)
+    return VideoVQConfig(**fields)
+
+
+def dependence(fn, inputs: torch.Tensor) -> torch.Tensor:
+    """(N_out, N_in) boolean: whether output position i has a non-zero gradient from input position j."""
+    inputs = inputs.clone().requires_grad_(True)
+    out = fn(inputs)  # (B, C, T, H, W)
+    rows = []
+    for i in range(N):
+        grad, = torch.autograd.grad(out.flatten(2)[:, :, i].sum(), inputs, retain_graph=True)
+        rows.append(grad.abs().sum(dim=(0, 1)).flatten() > 0)
+    return torch.stack(rows)
+
+
+def test_first_layer_convolutions_never_read_the_position_or_later():
+    x = torch.randn(1, 3, *GRID)
+    for region, kernel in (("above", (2, 3, 3)), ("before", (2, 3, 3))):
+        conv = MaskedConv3d(3, 4, kernel, region)
+        dep = dependence(conv, x)
+        assert not torch.triu(dep).any(), region  # output i depends only on inputs j < i
+        assert dep.any()
+    # the vertical stack's first layer is blind to its own row as well
+    dep = dependence(MaskedConv3d(3, 4, (2, 3, 3), "above"), x)
+    t, y, x_ = 1, 2, 3
+    i = (t * GRID[1] + y) * GRID[2] + x_
+    same_row = [(t * GRID[1] + y) * GRID[2] + c for c in range(GRID[2])]
+    assert not dep[i, same_row].any()
+    assert dep[i, (t * GRID[1] + y - 1) * GRID[2] + x_]  # the row above, same column
+    assert dep[i, (0 * GRID[1] + y + 1) * GRID[2] + x_]  # the previous time step, a row below
+
+
+@pytest.mark.parametrize("kind", ["gated_vertical", "gated_horizontal", "attention"])
+def test_causal_stack_layers_read_only_up_to_their_position(kind):
+    torch.manual_seed(0)
+    x = torch.randn(2, 8, *GRID)
+    if kind == "attention":
+        layer = CausalSelfAttention3d(8, 2, GRID)
+        fn = layer
+    else:
+        layer = GatedLayer(8, 3, 2, 0.0, cond_channels=0)
+        other = torch.randn(2, 8, *GRID)
+        fn = (lambda v: layer(v, other, None)[1]) if kind == "gated_vertical" else (lambda h: layer(other, h, None)[1])
+    dep = dependence(fn, x)
+    assert not torch.triu(dep, diagonal=1).any()  # output i never reads an input after i
+    assert dep.diagonal().any() and dep.sum() > N
+
+
+def test_whole_network_is_causal_by_gradient_and_by_perturbation():
+    model = tiny_pixelcnn()
+    cond = torch.randn(2, 6, *GRID)
+    e = model.embed(torch.randint(0, 12, (2, *GRID))).permute(0, 4, 1, 2, 3).detach()
+    dep = dependence(lambda z: model.forward_embedded(z, cond), e)
+    assert not torch.triu(dep).any()  # logits at i never depend on the code at i or later
+    assert dep[N - 1, :N - 1].all()  # and the last position sees every earlier one (no blind spot)
+
+    codes = torch.randint(0, 12, (2, *GRID))
+    logits = model(codes, cond).flatten(2)
+    for p in range(N):
+        changed = codes.clone().flatten(1)
+        changed[:, p:] = (changed[:, p:] + torch.randint(1, 12, changed[:, p:].shape)) % 12
+        after = model(changed.view_as(codes), cond).flatten(2)
+        assert torch.allclose(after[:, :, :p + 1], logits[:, :, :p + 1], atol=1e-5), p
+        if p + 1 < N:
+            assert not torch.allclose(after[:, :, p + 1:], logits[:, :, p + 1:])
+    # the conditioning reaches every position
+    assert not torch.allclose(model(codes, cond + 1).flatten(2)[:, :, 0], logits[:, :, 0])
+
+
+def test_priors_are_causal_over_the_clip_including_their_conditioning():
+    cfg = tiny_config()
+    torch.manual_seed(0)
+    top_prior, bottom_prior = TopPrior(cfg).eval(), BottomPrior(cfg).eval()
+    top = torch.randint(0, 16, (2, *cfg.top_shape))
+    bottom = torch.randint(0, 16, (2, *cfg.bottom_shape))
+    ct, cb = cfg.context_steps
+    # top prior: generated top codes from position p on do not change the logits up to p
+    logits, _ = top_prior.logits({"top": top, "bottom": bottom})
+    flat = logits.flatten(2)
+    for p in (0, 7, 20, flat.shape[2] - 1):
+        changed = top.clone()
+        gen = changed[:, ct:].flatten(1)
+        gen[:, p:] = (gen[:, p:] + 1) % 16
+        changed[:, ct:] = gen.view_as(changed[:, ct:])
+        after = top_prior.logits({"top": changed, "bottom": bottom})[0].flatten(2)
+        assert torch.allclose(after[:, :, :p + 1], flat[:, :, :p + 1], atol=1e-5)
+    changed = bottom.clone()
+    changed[:, :cb] = (changed[:, :cb] + 1) % 16  # the context changes every generated position's logits
+    assert not torch.allclose(top_prior.logits({"top": top, "bottom": changed})[0][:, :, 0], logits[:, :, 0])
+    # bottom prior: slice n, position p: later positions and later slices do not matter; earlier slices do
+    logits, _ = bottom_prior.logits({"top": top, "bottom": bottom})  # (B * slices, K, 1, H, W)
+    slices = cfg.bottom_shape[0] - cb
+    logits = logits.view(2, slices, *logits.shape[1:]).flatten(3)
+    n, p = cb + 1, 30
+    changed = bottom.clone()
+    rest = changed[:, n].flatten(1)
+    rest[:, p:] = (rest[:, p:] + 1) % 16
+    changed[:, n] = rest.view_as(changed[:, n])
+    changed[:, n + 1:] = (changed[:, n + 1:] + 1) % 16
+    after, _ = bottom_prior.logits({"top": top, "bottom": changed})
+    after = after.view(2, slices, *after.shape[1:]).flatten(3)
+    assert torch.allclose(after[:, :n - cb], logits[:, :n - cb], atol=1e-5)  # earlier slices
+    assert torch.allclose(after[:, n - cb, :, :p + 1], logits[:, n - cb, :, :p + 1], atol=1e-5)
+    assert not torch.allclose(after[:, n - cb + 1], logits[:, n - cb + 1])  # a later slice sees slice n
+    changed = top.clone()
+    changed[:, -1] = (changed[:, -1] + 1) % 16  # the top latent conditions the bottom slices
+    with_other_top = bottom_prior.logits({"top": changed, "bottom": bottom})[0]
+    assert not torch.allclose(with_other_top.view(2, slices, *with_other_top.shape[1:]).flatten(3)[:, -1],
+                              logits[:, -1])
+
+
+@pytest.mark.parametrize("temperature", [1.0, 0.7])
+def test_cached_sampling_returns_the_naive_samplers_codes(temperature):
+    model = tiny_pixelcnn()
+    for p in model.parameters():  # sharper distributions than at initialisation, so samples are not all alike
+        p.data.mul_(2)
+    cond = torch.randn(3, 6, *GRID)
+    fast = model.sample(3, cond, torch.Generator().manual_seed(5), temperature, cached=True)
+    naive = model.sample(3, cond, torch.Generator().manual_seed(5), temperature, cached=False)
+    assert torch.equal(fast, naive)
+    assert len(set(fast.flatten().tolist())) > 3
+    other = model.sample(3, cond, torch.Generator().manual_seed(6), temperature, cached=True)
+    assert not torch.equal(fast, other)
+
+
+def test_cached_and_naive_priors_predict_the_same_codes():
+    cfg = tiny_config()
+    torch.manual_seed(1)
+    top_prior, bottom_prior = TopPrior(cfg).eval(), BottomPrior(cfg).eval()
+    ct, cb = cfg.context_steps
+    context_top = torch.randint(0, 16, (2, ct, *cfg.top_shape[1:]))
+    context_bottom = torch.randint(0, 16, (2, cb, *cfg.bottom_shape[1:]))
+    tops = [top_prior.sample(context_top, context_bottom, torch.Generator().manual_seed(0), cached=c)
+            for c in (True, False)]
+    assert torch.equal(*tops)
+    whole = torch.cat([context_top, tops[0]], dim=1)
+    bottoms = [bottom_prior.sample(whole, context_bottom, torch.Generator().manual_seed(0), cached=c)
+               for c in (True, False)]
+    assert torch.equal(*bottoms)
+    assert torch.equal(bottoms[0][:, :cb], context_bottom)
+
+
+def test_one_pass_log_likelihood_equals_the_sum_of_per_step_conditionals():
+    model = tiny_pixelcnn()
+    codes = torch.randint(0, 12, (3, *GRID))
+    cond = torch.randn(3, 6, *GRID)
+    one_pass = torch.log_softmax(model(codes, cond).double(), dim=1).gather(1, codes.unsqueeze(1)).sum((1, 2, 3, 4))
+    sequential = model.sequential_log_prob(codes, cond)
+    assert torch.allclose(one_pass, sequential, rtol=1e-5)
+
+
+def test_prior_loss_is_nats_per_code_and_falls_when_trained():
+    cfg = tiny_config()
+    torch.manual_seed(0)
+    prior = TopPrior(cfg)
+    batch = {"top": torch.randint(0, 16, (4, *cfg.top_shape)), "bottom": torch.randint(0, 16, (4, *cfg.bottom_shape))}
+    first = prior.loss(batch).total
+    assert first.item() == pytest.approx(torch.log(torch.tensor(16.0)).item(), abs=0.5)  # about uniform at start
+    optimizer = torch.optim.Adam(prior.parameters(), lr=3e-3)
+    for _ in range(30):
+        loss = prior.loss(batch).total
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    assert loss.item() < 0.5 * first.item()
+
+
+def test_paper_presets_construct_at_table_sizes_and_take_a_training_step(capsys):
+    from vidpred.models.presets import walker_kinetics_256
+
+    cfg = walker_kinetics_256()
+    p, q = cfg.top_prior, cfg.bottom_prior
+    assert (p.hidden, p.layers, p.kernel, p.heads, p.dropout) == (512, 40, 3, 8, 0.5)
+    assert (q.hidden, q.layers, q.kernel, q.heads, q.dropout) == (512, 20, 5, 8, 0.0)
+    top = TopPrior(cfg)
+    assert top.pixelcnn.grid == (3, 32, 32)  # Table 4: input size 32x32x3
+    assert len(top.pixelcnn.layers) == 40 and len(top.pixelcnn.attention) == 8
+    assert top.pixelcnn.layers[0].h_conv.out_channels == 1024  # residual units
+    assert top.pixelcnn.layers[0].v_conv.kernel_size == (3, 3, 1)  # the (y, t) plane
+    assert top.pixelcnn.layers[0].h_conv.kernel_size == (3, 1, 3)  # the (x, t) plane
+    assert top.pixelcnn.v_first.kernel_size == (3, 3, 3)  # the only true 3D convolution
+    assert top.cond.up.out_channels == 512 and len(top.cond.blocks) == 4 + 1  # Table 5 (+ the final ReLU)
+    top_count = sum(t.numel() for t in top.parameters())
+    del top
+    bottom = BottomPrior(cfg)
+    assert bottom.pixelcnn.grid == (1, 64, 64) and len(bottom.pixelcnn.attention) == 4
+    assert bottom.pixelcnn.layers[0].h_conv.kernel_size == (1, 1, 5)
+    assert bottom.cond.merge.out_channels == 1024 and len(bottom.cond.blocks) == 20 + 1  # Table 6
+    bottom_count = sum(t.numel() for t in bottom.parameters())
+    del bottom
+    with capsys.disabled():
+        print(f"\nwalker_kinetics_256 priors: top {top_count:,} parameters, bottom {bottom_count:,} parameters")
+    # One training step at the tables' widths and depths, batch 1, on a 64x64 clip (a 3x8x8 top grid) with 12
+    # context frames (2 generated bottom slices): the 256x256 grid is minutes per step on 2 CPU cores.
+    small = walker_kinetics_256()
+    small.image_size, small.context_frames = 64, 12
+    small.top_prior.dropout = 0.5
+    for prior_cls in (TopPrior, BottomPrior):
+        prior = prior_cls(small).train()
+        batch = {"top": torch.randint(0, 512, (1, *small.top_shape)),
+                 "bottom": torch.randint(0, 512, (1, *small.bottom_shape))}
+        loss = prior.loss(batch).total
+        loss.backward()
+        torch.optim.SGD(prior.parameters(), lr=1e-3).step()
+        assert torch.isfinite(loss) and prior.pixelcnn.head.weight.grad is not None
+        del prior
+
+
+def test_predict_refuses_an_unfinished_pipeline_and_uses_the_latest_whole_context():
+    cfg = tiny_config()
+    model = VideoVQPredictor(cfg).eval()
+    context = torch.rand(1, 6, 1, 32, 32)
+    with pytest.raises(ValueError, match="finished 0 of its 4 training stages"):
+        model.predict(context, 4)
+    model.stages_trained.fill_(4)
+    with pytest.warns(UserWarning, match="using the last 4 of the 6 context frames"):
+        out = model.predict(context, 4, num_samples=2, generator=torch.Generator().manual_seed(0))
+    assert out.shape == (1, 2, 4, 1, 32, 32)
+    with pytest.raises(ValueError, match="at least 4"):
+        model.predict(context[:, :3], 4)
