@@ -52,14 +52,15 @@ def test_user_errors_are_one_sentence_and_exit_2(tmp_path, capsys):
     assert "unknown data set 'nope'; known data sets:" in capsys.readouterr().err
 
 
-def test_demo_writes_grids_and_summary(tmp_path):
-    assert main(["demo", "--out", str(tmp_path / "demo"), "--num-test", "20"]) == 0
-    summary = json.loads((tmp_path / "demo" / "summary.json").read_text())
-    assert summary["moving_mnist"]["clips"] == 20
-    assert summary["moving_mnist"]["clip_shape_TCHW"] == [20, 1, 64, 64]
-    for name in ("moving_mnist_test", "stochastic_moving_mnist_test", "sample_clips_test"):
-        assert (tmp_path / "demo" / f"{name}.png").is_file()
-        assert read_video(tmp_path / "demo" / f"{name}.gif").shape[0] > 1
+def test_demo_predicts_with_the_committed_pretrained_pipeline(tmp_path):
+    out = tmp_path / "demo"
+    assert main(["demo", "--out", str(out), "--sequences", "2", "--samples", "2", "--num-test", "20"]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["sequences"] == 2 and set(summary["metrics"]) == {"video_vqvae", "copy_last"}
+    assert 0 < summary["metrics"]["video_vqvae"]["ssim"]["best"] <= 1
+    assert (out / "report.html").is_file() and (out / "video_vqvae" / "report.html").is_file()
+    grid = read_video(out / "predictions.gif")
+    assert grid.shape[0] == 20  # one animation frame per time step: 10 context + 10 predicted
 
 
 def test_evaluate_and_report(tmp_path, capsys):

@@ -7,7 +7,10 @@
     vidpred predict RUN_DIR_OR_MODEL --input VIDEO|FRAMES_DIR|data:NAME[:INDEX] --out grid.mp4 [...]
     vidpred evaluate --model RUN_DIR_OR_MODEL --protocol P --out DIR [...]
     vidpred report DIR1 DIR2 ... --out DIR
-    vidpred demo [--out outputs/demo]
+    vidpred reconstruct RUN_DIR --data NAME --out DIR [--clips 256]
+    vidpred encode RUN_DIR --data NAME --out DIR [--splits train,test] [--context-frames N]
+    vidpred export RUN_DIR --out DIR [--half]
+    vidpred demo [--out outputs/demo] [--model DIR] [--sequences 16] [--samples 3]
 
 Errors in the user's input (a wrong key, a missing folder, an unreadable file) print one sentence and exit
 with status 2; they never end in a traceback.
@@ -162,6 +165,18 @@ def cmd_train(args) -> None:
     print(f"trained {cfg.name}: weights in {folder / 'model.safetensors'}")
 
 
+def cmd_export(args) -> None:
+    import yaml
+
+    from vidpred.models.io import CONFIG_FILE, WEIGHTS_FILE, load_model, save_model
+
+    model = load_model(args.run)
+    config = yaml.safe_load((Path(args.run) / CONFIG_FILE).read_text())
+    out = save_model(model, args.out, config=config, half=args.half)
+    size = (out / WEIGHTS_FILE).stat().st_size + (out / CONFIG_FILE).stat().st_size
+    print(f"exported {args.run} -> {out} ({size / 1e6:.1f} MB{', float16 weights' if args.half else ''})")
+
+
 def cmd_predict(args) -> None:
     from vidpred.inference import predict_to_file
 
@@ -220,7 +235,10 @@ def cmd_encode(args) -> None:
 def cmd_demo(args) -> None:
     from vidpred.demo import run_demo
 
-    run_demo(Path(args.out), num_test=args.num_test)
+    from vidpred.demo import PRETRAINED
+
+    run_demo(Path(args.out), Path(args.model) if args.model else PRETRAINED, sequences=args.sequences,
+             samples=args.samples, num_test=args.num_test)
 
 
 def _add_data_source(p: argparse.ArgumentParser) -> None:
@@ -298,6 +316,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_predict, takes_overrides=True)
 
     p = verbs.add_parser(
+        "export", help="copy a trained model (config + weights) into a folder to share", epilog=EPILOG,
+        usage="vidpred export RUN_DIR --out DIR [--half]",
+        description="Write a trained model's config.yaml and model.safetensors into DIR (e.g. pretrained/NAME); "
+                    "--half stores the weights as float16, half the size (loading casts them back to float32).")
+    p.add_argument("run", help="a run folder or saved model")
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--half", action="store_true", help="store floating-point weights as float16")
+    p.set_defaults(func=cmd_export)
+
+    p = verbs.add_parser(
         "reconstruct", help="reconstruction quality, code usage and bit budget of a trained tokenizer",
         epilog=EPILOG, usage="vidpred reconstruct RUN_DIR --data NAME --out DIR [options] [key=value ...]",
         description="Encode and decode test clips with a trained Video VQ-VAE tokenizer: a grid (original | "
@@ -353,8 +381,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_report)
 
     p = verbs.add_parser("demo", help="the main job run by `make demo`",
-                         description="Generate the Moving MNIST test set and write labelled grids and a summary.")
+                         description="The pretrained Video VQ-VAE predicts clips of the Moving MNIST test set: a "
+                                     "GIF of its samples, metrics against copy-last, report.html.")
     p.add_argument("--out", default="outputs/demo", help="output folder (default outputs/demo)")
+    p.add_argument("--model", help="a trained video_vqvae pipeline (default pretrained/mmnist_video_vqvae)")
+    p.add_argument("--sequences", type=int, default=16, help="test clips to predict (default 16)")
+    p.add_argument("--samples", type=int, default=3, help="samples per clip (default 3)")
     p.add_argument("--num-test", type=int, default=10000,
                    help="sequences in the Moving MNIST test set (default 10000, the standard size)")
     p.set_defaults(func=cmd_demo)

@@ -30,8 +30,9 @@ def build_model(cfg: ModelConfig | str, **fields) -> Predictor:
     return model_spec(cfg.name).build(cfg)
 
 
-def save_model(model: Predictor, folder: str | Path, config: dict | None = None) -> Path:
-    """Write ``config.yaml`` (``config`` with the model section set) and ``model.safetensors``, atomically."""
+def save_model(model: Predictor, folder: str | Path, config: dict | None = None, half: bool = False) -> Path:
+    """Write ``config.yaml`` (``config`` with the model section set) and ``model.safetensors``, atomically.
+    ``half`` stores floating-point tensors as float16 (half the size; loading casts them back to float32)."""
     from safetensors.torch import save_file
 
     folder = Path(folder)
@@ -39,7 +40,10 @@ def save_model(model: Predictor, folder: str | Path, config: dict | None = None)
     full = dict(config or {})
     full["model"] = to_dict(model.config)
     tmp = folder / f".{WEIGHTS_FILE}.tmp"
-    save_file({k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}, str(tmp))
+    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    if half:
+        state = {k: v.half() if v.is_floating_point() else v for k, v in state.items()}
+    save_file(state, str(tmp))
     tmp.replace(folder / WEIGHTS_FILE)
     atomic_write_text(folder / CONFIG_FILE, yaml.safe_dump(full, sort_keys=False))
     return folder
