@@ -185,6 +185,17 @@ def test_video_vqvae_pipeline_trains_all_stages_then_predicts(tmp_path, capsys):
                  "--samples", "2", "num_test=6", "image_size=32"]) == 0
     assert read_video(tmp_path / "p.gif").shape[0] == 8  # 4 context + the window's 4 predicted frames
 
+    assert main(["export", str(run), "--out", str(tmp_path / "shared"), "--half"]) == 0
+    assert "float16 weights" in capsys.readouterr().out
+    from safetensors.torch import load_file
+
+    stored = load_file(str(tmp_path / "shared" / "model.safetensors"))
+    assert stored["top_prior.pixelcnn.head.weight"].dtype == torch.float16
+    shared = load_model(tmp_path / "shared")
+    assert shared.top_prior.pixelcnn.head.weight.dtype == torch.float32
+    assert torch.equal(shared.top_prior.pixelcnn.head.weight, model.top_prior.pixelcnn.head.weight.half().float())
+    assert int(shared.stages_trained) == 4
+
     assert main(["reconstruct", str(tmp_path / "runs" / "nope"), "--data", "moving_mnist", "--out", "x"]) == 2
     capsys.readouterr()
     assert main(["evaluate", "--model", "video_vqvae", "--protocol", "mmnist-10-10", "--out", str(tmp_path / "e")]) == 2
