@@ -34,14 +34,23 @@ def tiny_config(**overrides) -> VideoVQConfig:
 
 
 def dependence(fn, inputs: torch.Tensor) -> torch.Tensor:
-    """(N_out, N_in) boolean: whether output position i has a non-zero gradient from input position j."""
+    """(N_out, N_in) boolean: whether output position i has a non-zero gradient from input position j. Also
+    checks that perturbing input j changes exactly the outputs the gradient says depend on it."""
     inputs = inputs.clone().requires_grad_(True)
     out = fn(inputs)  # (B, C, T, H, W)
     rows = []
     for i in range(N):
         grad, = torch.autograd.grad(out.flatten(2)[:, :, i].sum(), inputs, retain_graph=True)
         rows.append(grad.abs().sum(dim=(0, 1)).flatten() > 0)
-    return torch.stack(rows)
+    by_gradient = torch.stack(rows)
+    with torch.no_grad():
+        base = out.flatten(2)
+        for j in range(N):
+            changed = inputs.detach().clone().flatten(2)
+            changed[:, :, j] += torch.randn_like(changed[:, :, j])
+            moved = (fn(changed.view_as(inputs)).flatten(2) - base).abs().amax(dim=(0, 1)) > 1e-6
+            assert torch.equal(moved, by_gradient[:, j]), f"input {j}: perturbation and gradient disagree"
+    return by_gradient
 
 
 def test_first_layer_convolutions_never_read_the_position_or_later():
