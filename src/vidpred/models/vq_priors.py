@@ -147,7 +147,16 @@ class TopConditioning(nn.Module):
         return self.blocks(self.up(x.expand(-1, -1, self.generated, -1, -1)))
 
 
-class TopPrior(nn.Module):
+class CodePrior(nn.Module):
+    """What both priors share: teacher-forced cross-entropy over their ``logits(batch)``, in nats per code."""
+
+    def loss(self, batch: dict) -> LossOutput:
+        logits, target = self.logits(batch)
+        nll = F.cross_entropy(logits, target)
+        return LossOutput(nll, {"nats_per_dim": nll.detach()})
+
+
+class TopPrior(CodePrior):
     """The spatiotemporal PixelCNN over the generated top steps (Table 4, first column)."""
 
     def __init__(self, cfg: VideoVQConfig):
@@ -167,11 +176,6 @@ class TopPrior(nn.Module):
     def logits(self, batch: dict) -> tuple[torch.Tensor, torch.Tensor]:
         context_top, context_bottom, target = self.split(batch)
         return self.pixelcnn(target, self.cond(context_top, context_bottom)), target
-
-    def loss(self, batch: dict) -> LossOutput:
-        logits, target = self.logits(batch)
-        nll = F.cross_entropy(logits, target)
-        return LossOutput(nll, {"nats_per_dim": nll.detach()})
 
     @torch.no_grad()
     def sample(self, context_top, context_bottom, generator=None, temperature=1.0, cached=True) -> torch.Tensor:
@@ -221,7 +225,7 @@ class BottomConditioning(nn.Module):
         return self.blocks(self.merge(torch.cat([top, past], dim=1))).unsqueeze(2)
 
 
-class BottomPrior(nn.Module):
+class BottomPrior(CodePrior):
     """The 2D PixelCNN over one bottom slice at a time (Table 4, second column)."""
 
     def __init__(self, cfg: VideoVQConfig):
@@ -240,11 +244,6 @@ class BottomPrior(nn.Module):
         cond = self.cond(self.cond.upsample_top(top), bottom, slices)
         target = bottom[:, slices].flatten(0, 1).unsqueeze(1)  # (B*S, 1, H, W)
         return self.pixelcnn(target, cond), target
-
-    def loss(self, batch: dict) -> LossOutput:
-        logits, target = self.logits(batch)
-        nll = F.cross_entropy(logits, target)
-        return LossOutput(nll, {"nats_per_dim": nll.detach()})
 
     @torch.no_grad()
     def sample(self, top: torch.Tensor, context_bottom: torch.Tensor, generator=None, temperature=1.0,
@@ -386,13 +385,11 @@ def _prior_stage(attribute: str, number: int):
             trainer=dataclasses.replace(cfg.trainer, max_steps=p.max_steps, max_minutes=p.max_minutes,
                                         batch_size=p.batch_size, checkpoint_every=p.checkpoint_every,
                                         sample_every=0, val_every=0))
-        codes = folder / "codes"
+        datasets = {split: CodeDataset(folder / "codes", split, cfg.model) for split in ("train", "test")}
         prior = getattr(model, attribute)
-        train_predictor(stage_cfg, folder / attribute, resume, model=prior, publish=False,
-                        datasets={split: CodeDataset(codes, split, cfg.model) for split in ("train", "test")})
-        nll = code_nll(prior, CodeDataset(codes, "test", cfg.model))
-        result = {"test_nats_per_dim": nll, "test_bits_per_dim": nll / math.log(2),
-                  "test_clips": len(CodeDataset(codes, "test", cfg.model))}
+        train_predictor(stage_cfg, folder / attribute, resume, model=prior, publish=False, datasets=datasets)
+        nll = code_nll(prior, datasets["test"])
+        result = {"test_nats_per_dim": nll, "test_bits_per_dim": nll / math.log(2), "test_clips": len(datasets["test"])}
         atomic_write_text(folder / attribute / "test_nll.json", json.dumps(result, indent=2))
         print(f"vidpred: {attribute} test NLL {nll:.4f} nats/dim on {result['test_clips']} clips", file=sys.stderr)
         _publish(model, cfg, folder, number)

@@ -97,7 +97,7 @@ class MaskedConv3d(nn.Conv3d):
         kt, kh, kw = self.kernel_size
         t, y, x_ = pos
         if x is not None:
-            buffer[:, :, t + kt - 1, y + kh // 2, x_ + kw // 2] = x
+            self.write(cache, pos, x)
         window = buffer[:, :, t:t + kt, y:y + kh, x_:x_ + kw].reshape(buffer.shape[0], -1)
         return torch.addmm(self.bias, window, matrix)
 
