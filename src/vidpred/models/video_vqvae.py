@@ -96,7 +96,7 @@ class VideoVQVAE(nn.Module):
             nn.ConvTranspose3d(c.hidden, c.channels, (4, 8, 8), stride=(2, 4, 4), padding=(1, 2, 2)))
 
     def _check(self, video: torch.Tensor) -> torch.Tensor:
-        # Fully convolutional: any multiple of 4 frames encodes (the priors' context is num_frames' first frames).
+        # Fully convolutional: any multiple of 4 frames encodes (the priors' context frames are encoded alone).
         c = self.config
         expected = (c.channels, c.image_size, c.image_size)
         if video.dim() != 5 or tuple(video.shape[2:]) != expected or video.shape[1] % 4 or not video.shape[1]:
