@@ -316,7 +316,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_predict, takes_overrides=True)
 
     p = verbs.add_parser(
-        "export", help="copy a trained model (config + weights) into a folder to share", epilog=EPILOG,
+        "export", help="copy a trained model (config + weights) into a folder to share",
         usage="vidpred export RUN_DIR --out DIR [--half]",
         description="Write a trained model's config.yaml and model.safetensors into DIR (e.g. pretrained/NAME); "
                     "--half stores the weights as float16, half the size (loading casts them back to float32).")
