@@ -175,11 +175,10 @@ class GatedPixelCNN(nn.Module):
     optional conditioning tensor (B, cond_channels, T, H, W)."""
 
     def __init__(self, num_codes: int, grid: tuple[int, int, int], hidden: int, layers: int, kernel: int,
-                 time_kernel: int, attention_every: int, heads: int, dropout: float, cond_channels: int = 0,
-                 embed_codes: int | None = None):
+                 time_kernel: int, attention_every: int, heads: int, dropout: float, cond_channels: int = 0):
         super().__init__()
         self.grid, self.num_codes = tuple(grid), num_codes
-        self.embed = nn.Embedding(embed_codes or num_codes, hidden)
+        self.embed = nn.Embedding(num_codes, hidden)
         first = (time_kernel, kernel, kernel)
         self.v_first = MaskedConv3d(hidden, hidden, first, "above")
         self.h_first = MaskedConv3d(hidden, hidden, first, "before")
