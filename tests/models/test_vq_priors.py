@@ -2,6 +2,8 @@
 likelihood equal to the sum of per-step conditionals, paper presets at their table sizes."""
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 
@@ -33,9 +35,10 @@ def tiny_config(**overrides) -> VideoVQConfig:
     return VideoVQConfig(**fields)
 
 
-def dependence(fn, inputs: torch.Tensor) -> torch.Tensor:
+def dependence(fn, inputs: torch.Tensor, n: int = N) -> torch.Tensor:
     """(N_out, N_in) boolean: whether output position i has a non-zero gradient from input position j. Also
     checks that perturbing input j changes exactly the outputs the gradient says depend on it."""
+    N = n
     inputs = inputs.clone().requires_grad_(True)
     out = fn(inputs)  # (B, C, T, H, W)
     rows = []
@@ -55,7 +58,7 @@ def dependence(fn, inputs: torch.Tensor) -> torch.Tensor:
 
 def test_first_layer_convolutions_never_read_the_position_or_later():
     x = torch.randn(1, 3, *GRID)
-    for region, kernel in (("above", (2, 3, 3)), ("before", (2, 3, 3))):
+    for region, kernel in (("earlier", (2, 3, 3)), ("above", (2, 3, 3)), ("before", (2, 3, 3))):
         conv = MaskedConv3d(3, 4, kernel, region)
         dep = dependence(conv, x)
         assert not torch.triu(dep).any(), region  # output i depends only on inputs j < i
@@ -70,7 +73,7 @@ def test_first_layer_convolutions_never_read_the_position_or_later():
     assert dep[i, (0 * GRID[1] + y + 1) * GRID[2] + x_]  # the previous time step, a row below
 
 
-@pytest.mark.parametrize("kind", ["gated_vertical", "gated_horizontal", "attention"])
+@pytest.mark.parametrize("kind", ["gated_past", "gated_vertical", "gated_horizontal", "attention"])
 def test_causal_stack_layers_read_only_up_to_their_position(kind):
     torch.manual_seed(0)
     x = torch.randn(2, 8, *GRID)
@@ -78,33 +81,60 @@ def test_causal_stack_layers_read_only_up_to_their_position(kind):
         layer = CausalSelfAttention3d(8, 2, GRID)
         fn = layer
     else:
-        layer = GatedLayer(8, 3, 2, 0.0, cond_channels=0)
-        other = torch.randn(2, 8, *GRID)
-        fn = (lambda v: layer(v, other, None)[1]) if kind == "gated_vertical" else (lambda h: layer(other, h, None)[1])
+        layer = GatedLayer(hidden=8, kernel=3, time_kernel=2, dropout=0.0, cond_channels=0, past=True)
+        a, b = torch.randn(2, 8, *GRID), torch.randn(2, 8, *GRID)
+        fn = {"gated_past": lambda p: layer(p, a, b, None)[1], "gated_vertical": lambda v: layer(a, v, b, None)[2],
+              "gated_horizontal": lambda h: layer(a, b, h, None)[2]}[kind]
     dep = dependence(fn, x)
-    assert not torch.triu(dep, diagonal=1).any()  # output i never reads an input after i
+    # Each stack is blind to its own unit: the past stack to its step, the vertical to its row, the horizontal
+    # (and attention over it) to nothing beyond its position. An output may read an input of the same or an
+    # earlier unit, never a later one.
+    position = torch.arange(N)
+    unit = {"gated_past": position // (GRID[1] * GRID[2]), "gated_vertical": position // GRID[2]}.get(kind, position)
+    allowed = unit[None, :] <= unit[:, None]
+    assert not (dep & ~allowed).any()
     assert dep.diagonal().any() and dep.sum() > N
+    if kind != "attention":  # the layer reads its whole unit: a later position of the same step / row / itself
+        assert (dep & (unit[None, :] == unit[:, None]) & (position[None, :] > position[:, None])).any() \
+            or kind == "gated_horizontal"
 
 
-def test_whole_network_is_causal_by_gradient_and_by_perturbation():
-    model = tiny_pixelcnn()
-    cond = torch.randn(2, 6, *GRID)
-    e = model.embed(torch.randint(0, 12, (2, *GRID))).permute(0, 4, 1, 2, 3).detach()
-    dep = dependence(lambda z: model.forward_embedded(z, cond), e)
-    assert not torch.triu(dep).any()  # logits at i never depend on the code at i or later
-    assert dep[N - 1, :N - 1].all()  # and the last position sees every earlier one (no blind spot)
+def raster_dependence(model: GatedPixelCNN, cond=None) -> torch.Tensor:
+    """(N, N) boolean over the model's grid: whether the logits at i depend on the code at j (gradient and
+    perturbation agree)."""
+    n = math.prod(model.grid)
+    e = model.embed(torch.randint(0, model.num_codes, (2, *model.grid))).permute(0, 4, 1, 2, 3).detach()
+    return dependence(lambda z: model.forward_embedded(z, cond), e, n)
 
-    codes = torch.randint(0, 12, (2, *GRID))
-    logits = model(codes, cond).flatten(2)
-    for p in range(N):
-        changed = codes.clone().flatten(1)
-        changed[:, p:] = (changed[:, p:] + torch.randint(1, 12, changed[:, p:].shape)) % 12
-        after = model(changed.view_as(codes), cond).flatten(2)
-        assert torch.allclose(after[:, :, :p + 1], logits[:, :, :p + 1], atol=1e-5), p
-        if p + 1 < N:
-            assert not torch.allclose(after[:, :, p + 1:], logits[:, :, p + 1:])
-    # the conditioning reaches every position
-    assert not torch.allclose(model(codes, cond + 1).flatten(2)[:, :, 0], logits[:, :, 0])
+
+@pytest.mark.parametrize("grid,time_kernel", [((3, 4, 5), 2), ((1, 5, 6), 1)])
+def test_no_blind_spot_every_earlier_position_within_reach_changes_the_logits(grid, time_kernel):
+    """Attention off, so only the convolutions carry information. With 4 layers of 3x3 filters every earlier
+    position of these grids is within reach: each must change the logits (the (t,k,1)/(t,1,k) reading of Walker et
+    al. missed the row above two columns right and the previous step two rows down), and no later one may."""
+    model = tiny_pixelcnn(grid=grid, time_kernel=time_kernel, attention_every=0, cond_channels=0)
+    dep = raster_dependence(model)
+    n = dep.shape[0]
+    assert torch.equal(dep, torch.tril(torch.ones(n, n, dtype=torch.bool), diagonal=-1))
+    # the cases the issue named, at a middle position
+    t, y, x = grid[0] - 1, 2, 2
+    flat = lambda t_, y_, x_: (t_ * grid[1] + y_) * grid[2] + x_
+    assert dep[flat(t, y, x), flat(t, y - 1, x + 2)]  # the row above, two columns right
+    if grid[0] > 1:
+        assert dep[flat(t, y, x), flat(t - 1, y + 2, x + 2)]  # the previous step, two rows down, two right
+        assert model.p_first is not None
+    else:
+        assert model.p_first is None  # a single step has no past stack
+
+
+def test_reach_is_limited_by_depth_without_attention():
+    """One gated layer of 3x3 filters reaches only a few rows and columns: positions far above-left are out of
+    reach (so the test above is not satisfied by a network that sees everything by construction)."""
+    model = tiny_pixelcnn(grid=(1, 6, 7), time_kernel=1, attention_every=0, cond_channels=0, layers=1)
+    dep = raster_dependence(model)
+    i, far = (5 * 7) + 6, 0  # the last position and the top-left corner
+    assert dep[i, i - 1] and not dep[i, far]
+    assert not torch.triu(dep).any()
 
 
 def test_priors_are_causal_over_the_clip_including_their_conditioning():
@@ -216,15 +246,17 @@ def test_paper_presets_construct_at_table_sizes_and_take_a_training_step(capsys)
     assert top.pixelcnn.grid == (3, 32, 32)  # Table 4: input size 32x32x3
     assert len(top.pixelcnn.layers) == 40 and len(top.pixelcnn.attention) == 8
     assert top.pixelcnn.layers[0].h_conv.out_channels == 1024  # residual units
-    assert top.pixelcnn.layers[0].v_conv.kernel_size == (3, 3, 1)  # the (y, t) plane
-    assert top.pixelcnn.layers[0].h_conv.kernel_size == (3, 1, 3)  # the (x, t) plane
-    assert top.pixelcnn.v_first.kernel_size == (3, 3, 3)  # the only true 3D convolution
+    assert top.pixelcnn.layers[0].p_conv.kernel_size == (3, 3, 3)  # past stack: earlier steps, whole kernel
+    assert top.pixelcnn.layers[0].v_conv.kernel_size == (1, 3, 3)  # vertical: rows above, whole width
+    assert top.pixelcnn.layers[0].h_conv.kernel_size == (1, 1, 3)
+    assert top.pixelcnn.p_first.kernel_size == (3, 3, 3)
     assert top.cond.up.out_channels == 512 and len(top.cond.blocks) == 4 + 1  # Table 5 (+ the final ReLU)
     top_count = sum(t.numel() for t in top.parameters())
     del top
     bottom = BottomPrior(cfg)
     assert bottom.pixelcnn.grid == (1, 64, 64) and len(bottom.pixelcnn.attention) == 4
     assert bottom.pixelcnn.layers[0].h_conv.kernel_size == (1, 1, 5)
+    assert bottom.pixelcnn.layers[0].v_conv.kernel_size == (1, 5, 5) and bottom.pixelcnn.p_first is None
     assert bottom.cond.merge.out_channels == 1024 and len(bottom.cond.blocks) == 20 + 1  # Table 6
     bottom_count = sum(t.numel() for t in bottom.parameters())
     del bottom

@@ -152,7 +152,7 @@ class CodePrior(nn.Module):
 
     def loss(self, batch: dict) -> LossOutput:
         logits, target = self.logits(batch)
-        nll = F.cross_entropy(logits, target)
+        nll = F.cross_entropy(logits.float(), target)  # fp32 under autocast
         return LossOutput(nll, {"nats_per_dim": nll.detach()})
 
 
@@ -165,8 +165,10 @@ class TopPrior(CodePrior):
         steps, h, w = cfg.top_shape
         self.context_steps = cfg.context_steps
         self.cond = TopConditioning(cfg)
-        self.pixelcnn = GatedPixelCNN(cfg.num_codes, (steps - cfg.context_steps[0], h, w), p.hidden, p.layers,
-                                      p.kernel, p.kernel, p.attention_every, p.heads, p.dropout, p.cond_hidden)
+        self.pixelcnn = GatedPixelCNN(
+            num_codes=cfg.num_codes, grid=(steps - cfg.context_steps[0], h, w), hidden=p.hidden, layers=p.layers,
+            kernel=p.kernel, time_kernel=p.kernel, attention_every=p.attention_every, heads=p.heads,
+            dropout=p.dropout, cond_channels=p.cond_hidden)
 
     def split(self, batch: dict) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """A batch of code sequences -> (context top, context bottom, top steps to generate)."""
@@ -234,8 +236,10 @@ class BottomPrior(CodePrior):
         steps, h, w = cfg.bottom_shape
         self.first, self.steps = cfg.context_steps[1], steps
         self.cond = BottomConditioning(cfg)
-        self.pixelcnn = GatedPixelCNN(cfg.num_codes, (1, h, w), p.hidden, p.layers, p.kernel, 1, p.attention_every,
-                                      p.heads, p.dropout, p.cond_hidden)
+        self.pixelcnn = GatedPixelCNN(
+            num_codes=cfg.num_codes, grid=(1, h, w), hidden=p.hidden, layers=p.layers, kernel=p.kernel,
+            time_kernel=1, attention_every=p.attention_every, heads=p.heads, dropout=p.dropout,
+            cond_channels=p.cond_hidden)
 
     def logits(self, batch: dict) -> tuple[torch.Tensor, torch.Tensor]:
         """Teacher-forced logits of every generated slice: (B * slices, K, 1, H, W) and their targets."""

@@ -1,34 +1,46 @@
-"""Gated PixelCNN over a (T, H, W) grid of discrete codes, causal in raster order (t, then y, then x).
+"""Gated PixelCNN over a (T, H, W) grid of discrete codes, causal in raster order (t, then y, then x), with no
+blind spot.
 
-Walker et al. 2021 §3.2 extend the gated PixelCNN of van den Oord et al. (2016) into time: "We take 1D
-convolutions in the horizontal and vertical stacks in the original PixelCNN and add the extra dimension of time
-to them, making them 2D. Our only true 3D convolution is at the first layer." So here
+Walker et al. 2021 §3.2 extend the gated PixelCNN of van den Oord et al. (2016) into time by giving its vertical
+and horizontal stacks a time extent: kernels (t, k, 1) and (t, 1, k). Taken literally that leaves blind spots
+(the logits at (t, y, x) never see the row above two columns to the right, nor anything of the previous step
+more than k//2 rows below), which is exactly what the gated PixelCNN was made to remove. The reason is
+structural: every feature at an earlier step is itself causal in raster order, so reading it over any window
+cannot reveal rows of that step below the window. The gated PixelCNN's answer in 2D -- a stack that holds all
+rows above, read over the kernel's whole width -- generalises to 3D as one more stack:
 
-- the first layer is a masked 3D convolution (t, k, k) over the code embeddings, once for each stack: the
-  vertical stack sees every earlier time step and the rows above in the current step; the horizontal stack sees
-  that and the positions to the left in the current row (PixelCNN's mask A: never the position itself);
-- every gated layer convolves the vertical stack in the (y, t) plane (kernel (t, k, 1)) and the horizontal stack
-  in the (x, t) plane (kernel (t, 1, k)), adds the vertical pre-activation to the horizontal one (1x1), adds the
-  conditioning (1x1) to both, and gates: tanh(a) * sigmoid(b). The horizontal stack is residual;
-- multi-head causal self-attention (``nn/attention.py``) follows every ``attention_every``-th gated layer.
+- the **past** stack p(t, y, x) depends on the earlier steps only (any position in them): its first layer reads
+  the codes at dt < 0 over the whole (t, k, k) kernel, its gated layers read p over (t, k, k) at dt <= 0 (p at
+  step t holds nothing of step t). Its reach into earlier steps grows by k//2 in every direction per layer;
+- the **vertical** stack v(t, y, x) depends on the earlier steps and the rows above in step t: first layer (t, k,
+  k) over the codes at dt < 0 or dy < 0; gated layers read v over the rows above *and* the row itself, at every
+  column of the (1, k, k) kernel (v is blind to its own row), and add p's pre-activation (1x1);
+- the **horizontal** stack h(t, y, x) adds the positions to the left: first layer (t, k, k) over dt < 0, dy < 0
+  or (dy = 0, dx < 0) (PixelCNN's mask A); gated layers read h over (1, 1, k) at dx <= 0 and add v's
+  pre-activation (1x1). It is residual, and its output feeds the logits.
 
-The 2D bottom prior is the same network on a single time step (``time_kernel = 1``, grid (1, H, W)).
+Each gated layer adds the conditioning (1x1) to every stack and gates: tanh(a) * sigmoid(b). Multi-head causal
+self-attention (``nn/attention.py``) follows every ``attention_every``-th gated layer, on the horizontal stack.
+A grid of one step (the 2D bottom prior) or ``time_kernel = 1`` has nothing earlier to read: no past stack.
+Compared with Walker et al.'s reading this costs kernel taps per layer: past k*k*t, vertical k*k, horizontal k,
+against their t*k + t*k (the parameter counts of the Table 4 presets grow accordingly; tests print them).
 
 Table 4's "hidden units" are the stacks' widths and its "residual units" (twice the hidden units at both sizes)
 the width of each gated convolution's output before the gate (its tanh and sigmoid halves): our reading; the
 table gives no other place for a second width.
 
 Causality is enforced by masking the convolution kernels (``causal_mask``) and by the attention's causal mask,
-so the logits at a position never depend on the code there or on anything later: tests check it by
-perturbation and by gradient.
+so the logits at a position never depend on the code there or on anything later; tests check it by
+perturbation and by gradient at every position, and that every earlier position within reach does change them.
 
 Fast sampling (``sample(..., cached=True)``): instead of re-running the whole network for each of the grid's
 positions (the naive sampler, ``cached=False``, kept as the reference), every layer keeps its input so far in a
 buffer and computes only what is new (Ramachandran et al. 2017's fast PixelCNN generation): a masked
 convolution's output at p needs only inputs at positions before p, which earlier steps have already written;
-attention keeps its keys and values. The vertical stack depends only on the rows above, so it is computed once
-per row for the whole row; the horizontal stack once per position. Both samplers turn the same pre-drawn
-uniform numbers into codes by inverse-CDF sampling, so for one seed they return the same codes.
+attention keeps its keys and values. The past stack depends only on earlier steps, so it is computed once per
+step for the whole step; the vertical stack once per row for the whole row; the horizontal stack once per
+position. Both samplers turn the same pre-drawn uniform numbers into codes by inverse-CDF sampling, so for one
+seed they return the same codes.
 """
 from __future__ import annotations
 
@@ -43,10 +55,14 @@ from vidpred.nn.attention import CausalSelfAttention3d
 
 # Which kernel offsets (dt <= 0, dy, dx) a masked convolution may read, given what its input at an offset depends on.
 REGIONS = {
-    # input = the codes themselves: only strictly earlier time steps or rows above (vertical stack, layer 0) ...
+    # input = the codes themselves: only earlier time steps (past stack, layer 0) ...
+    "earlier": lambda dt, dy, dx: dt < 0,
+    # ... or also the rows above in the current step (vertical stack, layer 0) ...
     "above": lambda dt, dy, dx: dt < 0 or (dt == 0 and dy < 0),
     # ... or also the positions to the left in the same row (horizontal stack, layer 0; PixelCNN's mask A)
     "before": lambda dt, dy, dx: dt < 0 or (dt == 0 and (dy < 0 or (dy == 0 and dx < 0))),
+    # input = the past stack (blind to its own step): the current step too, anywhere
+    "past": lambda dt, dy, dx: True,
     # input = the vertical stack (already blind to its own row): the same row and every row above in this step
     "vertical": lambda dt, dy, dx: dt < 0 or (dt == 0 and dy <= 0),
     # input = the horizontal stack (already blind to its own position): up to and including the position itself
@@ -80,8 +96,11 @@ class MaskedConv3d(nn.Conv3d):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return F.conv3d(F.pad(x, self.pad), self.weight * self.mask, self.bias)
 
+    # Fast sampling: the layer's input so far lives in a zero-padded buffer (as ``forward`` pads it); each method
+    # writes what is new, then convolves only the window its outputs need.
+
     def _state(self, cache: dict, grid: tuple[int, int, int]):
-        """This layer's input buffer (zero-padded like ``forward``'s input) and masked weight, made on first use."""
+        """This layer's input buffer and masked weight (also as a matrix), made on first use."""
         if self not in cache:
             kt, kh, kw = self.kernel_size
             t, h, w = grid
@@ -110,6 +129,15 @@ class MaskedConv3d(nn.Conv3d):
             buffer[:, :, t + kt - 1, y + kh // 2, kw // 2:kw // 2 + x.shape[-1]] = x
         return F.conv3d(buffer[:, :, t:t + kt, y:y + kh], weight, self.bias)[:, :, 0, 0]
 
+    def plane(self, cache: dict, t: int, x: torch.Tensor | None, grid: tuple[int, int, int]) -> torch.Tensor:
+        """The outputs over step t, (B, out, H, W), after writing the step's inputs ``x`` (B, in, H, W) (None:
+        only for masks that never read the step itself)."""
+        buffer, weight, _ = self._state(cache, grid)
+        kt, kh, kw = self.kernel_size
+        if x is not None:
+            buffer[:, :, t + kt - 1, kh // 2:kh // 2 + x.shape[-2], kw // 2:kw // 2 + x.shape[-1]] = x
+        return F.conv3d(buffer[:, :, t:t + kt], weight, self.bias)[:, :, 0]
+
     def write(self, cache: dict, pos: tuple[int, int, int], x: torch.Tensor) -> None:
         kt, kh, kw = self.kernel_size
         t, y, x_ = pos
@@ -117,8 +145,9 @@ class MaskedConv3d(nn.Conv3d):
 
 
 def pointwise(conv: nn.Conv3d, x: torch.Tensor) -> torch.Tensor:
-    """A 1x1x1 convolution applied to one position's vector (B, in) -> (B, out)."""
-    return F.linear(x, conv.weight.flatten(1), conv.bias)
+    """A 1x1x1 convolution applied to channels-first features of any shape after the batch: (B, in, ...) ->
+    (B, out, ...); the cached sampler's positions, rows and steps."""
+    return F.linear(x.movedim(1, -1), conv.weight.flatten(1), conv.bias).movedim(-1, 1)
 
 
 def gate(x: torch.Tensor, dim: int = 1) -> torch.Tensor:
@@ -127,34 +156,53 @@ def gate(x: torch.Tensor, dim: int = 1) -> torch.Tensor:
 
 
 class GatedLayer(nn.Module):
-    def __init__(self, hidden: int, kernel: int, time_kernel: int, dropout: float, cond_channels: int):
+    """One gated layer of the three stacks (module docstring); ``past=False``: no past stack (a 2D grid)."""
+
+    def __init__(self, *, hidden: int, kernel: int, time_kernel: int, dropout: float, cond_channels: int,
+                 past: bool):
         super().__init__()
-        self.v_conv = MaskedConv3d(hidden, 2 * hidden, (time_kernel, kernel, 1), "vertical")
-        self.h_conv = MaskedConv3d(hidden, 2 * hidden, (time_kernel, 1, kernel), "horizontal")
+        self.p_conv = MaskedConv3d(hidden, 2 * hidden, (time_kernel, kernel, kernel), "past") if past else None
+        self.p_to_v = nn.Conv3d(2 * hidden, 2 * hidden, 1) if past else None
+        self.v_conv = MaskedConv3d(hidden, 2 * hidden, (1, kernel, kernel), "vertical")
+        self.h_conv = MaskedConv3d(hidden, 2 * hidden, (1, 1, kernel), "horizontal")
         self.v_to_h = nn.Conv3d(2 * hidden, 2 * hidden, 1)
-        self.cond = nn.Conv3d(cond_channels, 4 * hidden, 1) if cond_channels else None
+        stacks = 3 if past else 2
+        self.cond = nn.Conv3d(cond_channels, 2 * stacks * hidden, 1) if cond_channels else None
         self.h_out = nn.Conv3d(hidden, hidden, 1)
         self.dropout = nn.Dropout(dropout)
 
-    def forward(self, v, h, cond):
-        v_pre, h_pre = self.v_conv(v), self.h_conv(h)
-        if self.cond is not None:
-            cv, ch = self.cond(cond).chunk(2, dim=1)
-            v_pre, h_pre = v_pre + cv, h_pre + ch
-        h_pre = h_pre + self.v_to_h(v_pre)
-        return gate(v_pre), h + self.h_out(self.dropout(gate(h_pre)))
+    def _cond(self, cond: torch.Tensor | None) -> tuple:
+        """The conditioning's additions to the (vertical, horizontal, past) pre-activations (zeros: no cond)."""
+        if self.cond is None:
+            return 0, 0, 0
+        parts = pointwise(self.cond, cond).chunk(3 if self.p_conv is not None else 2, dim=1)
+        return (*parts, 0)[:3]
 
-    def row(self, cache, t, y, v, cond, grid):
-        """Fast sampling, once per row: the vertical stack depends only on rows above, so the whole row's
-        vertical output and its contribution to the horizontal pre-activation are computed at once:
+    def forward(self, p, v, h, cond):
+        """Stacks (B, hidden, T, H, W) (``p`` None without a past stack) -> the next layer's (p, v, h)."""
+        cv, ch, cp = self._cond(cond)
+        v_pre, h_pre = self.v_conv(v) + cv, self.h_conv(h) + ch
+        if self.p_conv is not None:
+            p_pre = self.p_conv(p) + cp
+            v_pre = v_pre + self.p_to_v(p_pre)
+            p = gate(p_pre)
+        h_pre = h_pre + self.v_to_h(v_pre)
+        return p, gate(v_pre), h + self.h_out(self.dropout(gate(h_pre)))
+
+    def plane(self, cache, t, p, cond, grid):
+        """Fast sampling, once per step: the past stack depends only on earlier steps, so the whole step's past
+        output and its contribution to the vertical pre-activation are computed at once: returns (next past
+        plane (B, hidden, H, W), vertical additions (B, 2 hidden, H, W))."""
+        p_pre = self.p_conv.plane(cache, t, p, grid) + self._cond(cond)[2]
+        return gate(p_pre), pointwise(self.p_to_v, p_pre)
+
+    def row(self, cache, t, y, v, cond, v_add, grid):
+        """Fast sampling, once per row: the vertical stack depends only on rows above (and earlier steps), so the
+        whole row's vertical output and its contribution to the horizontal pre-activation are computed at once:
         returns (next vertical row (B, hidden, W), horizontal additions (B, 2 hidden, W))."""
-        v_pre = self.v_conv.row(cache, t, y, v, grid)
-        h_add = torch.zeros_like(v_pre)
-        if self.cond is not None:
-            cv, h_add = F.conv1d(cond, self.cond.weight.flatten(2), self.cond.bias).chunk(2, dim=1)
-            v_pre = v_pre + cv
-        h_add = h_add + F.conv1d(v_pre, self.v_to_h.weight.flatten(2), self.v_to_h.bias)
-        return gate(v_pre), h_add
+        cv, ch, _ = self._cond(cond)
+        v_pre = self.v_conv.row(cache, t, y, v, grid) + cv + v_add
+        return gate(v_pre), ch + pointwise(self.v_to_h, v_pre)
 
     def step(self, cache, pos, h, h_add, grid):
         """Fast sampling, once per position: the horizontal stack at ``pos`` given the row's additions there."""
@@ -172,18 +220,21 @@ def sample_codes(logits: torch.Tensor, uniform: torch.Tensor, temperature: float
 
 class GatedPixelCNN(nn.Module):
     """Logits over ``num_codes`` at every position of a (T, H, W) grid, given the codes before it and an
-    optional conditioning tensor (B, cond_channels, T, H, W)."""
+    optional conditioning tensor (B, cond_channels, T, H, W). ``kernel`` is the spatial filter size,
+    ``time_kernel`` the past stack's extent in time (1: no past stack)."""
 
-    def __init__(self, num_codes: int, grid: tuple[int, int, int], hidden: int, layers: int, kernel: int,
+    def __init__(self, *, num_codes: int, grid: tuple[int, int, int], hidden: int, layers: int, kernel: int,
                  time_kernel: int, attention_every: int, heads: int, dropout: float, cond_channels: int = 0):
         super().__init__()
         self.grid, self.num_codes = tuple(grid), num_codes
+        past = self.grid[0] > 1 and time_kernel > 1
         self.embed = nn.Embedding(num_codes, hidden)
-        first = (time_kernel, kernel, kernel)
-        self.v_first = MaskedConv3d(hidden, hidden, first, "above")
-        self.h_first = MaskedConv3d(hidden, hidden, first, "before")
-        self.layers = nn.ModuleList(GatedLayer(hidden, kernel, time_kernel, dropout, cond_channels)
-                                    for _ in range(layers))
+        self.p_first = MaskedConv3d(hidden, hidden, (time_kernel, kernel, kernel), "earlier") if past else None
+        self.v_first = MaskedConv3d(hidden, hidden, (1, kernel, kernel), "above")
+        self.h_first = MaskedConv3d(hidden, hidden, (1, kernel, kernel), "before")
+        self.layers = nn.ModuleList(
+            GatedLayer(hidden=hidden, kernel=kernel, time_kernel=time_kernel, dropout=dropout,
+                       cond_channels=cond_channels, past=past) for _ in range(layers))
         self.attention = nn.ModuleDict({
             str(i): CausalSelfAttention3d(hidden, heads, grid)
             for i in range(layers) if attention_every and (i + 1) % attention_every == 0})
@@ -197,9 +248,10 @@ class GatedPixelCNN(nn.Module):
         """The network after the embedding lookup (e (B, hidden, T, H, W)); tests take gradients through it."""
         if tuple(e.shape[2:]) != self.grid:
             raise ValueError(f"the prior was built for a {self.grid} grid of codes, got {tuple(e.shape[2:])}")
+        p = self.p_first(e) if self.p_first is not None else None
         v, h = self.v_first(e), self.h_first(e)
         for i, layer in enumerate(self.layers):
-            v, h = layer(v, h, cond)
+            p, v, h = layer(p, v, h, cond)
             if str(i) in self.attention:
                 h = h + self.attention[str(i)](h)
         return self.head(F.relu(h))
@@ -207,12 +259,20 @@ class GatedPixelCNN(nn.Module):
     def _step(self, cache: dict, index: int, cond: torch.Tensor | None) -> torch.Tensor:
         """Logits (B, K) at flat position ``index``; every earlier position's code must have been written."""
         t, y, x = pos = _unravel(index, self.grid)
+        if y == 0 and x == 0:  # a new step: its past stack, for every layer, from the earlier steps
+            cache["plane"] = [0] * len(self.layers)
+            if self.p_first is not None:
+                p = self.p_first.plane(cache, t, None, self.grid)
+                c = cond[:, :, t] if cond is not None else None
+                for i, layer in enumerate(self.layers):
+                    p, cache["plane"][i] = layer.plane(cache, t, p, c, self.grid)
         if x == 0:  # a new row: its vertical stack, for every layer, from the rows above
             v = self.v_first.row(cache, t, y, None, self.grid)
             c = cond[:, :, t, y] if cond is not None else None
             cache["row"] = []
-            for layer in self.layers:
-                v, h_add = layer.row(cache, t, y, v, c, self.grid)
+            for i, layer in enumerate(self.layers):
+                v_add = cache["plane"][i][:, :, y] if self.p_first is not None else 0
+                v, h_add = layer.row(cache, t, y, v, c, v_add, self.grid)
                 cache["row"].append(h_add)
         h = self.h_first.step(cache, pos, None, self.grid)
         for i, layer in enumerate(self.layers):
@@ -224,8 +284,9 @@ class GatedPixelCNN(nn.Module):
     def _write(self, cache: dict, index: int, codes: torch.Tensor) -> None:
         pos = _unravel(index, self.grid)
         e = self.embed(codes)
-        self.v_first.write(cache, pos, e)
-        self.h_first.write(cache, pos, e)
+        for conv in (self.p_first, self.v_first, self.h_first):
+            if conv is not None:
+                conv.write(cache, pos, e)
 
     def _autoregress(self, batch: int, cond, choose: Callable[[int, torch.Tensor], torch.Tensor], cached: bool):
         """Visit every position in raster order; ``choose(index, logits)`` returns the code there (B,)."""
