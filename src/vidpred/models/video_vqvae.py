@@ -126,7 +126,7 @@ class VideoVQVAE(nn.Module):
         if self.training and self.config.mask_bottom_prob > 0:
             keep = torch.rand(video.shape[0], device=video.device) >= self.config.mask_bottom_prob
         recon = self._decode(top.quantized, bottom.quantized, keep)
-        reconstruction = F.mse_loss(recon, video)
+        reconstruction = F.mse_loss(recon.float(), video)  # fp32 under autocast
         loss = reconstruction + top.commitment + bottom.commitment
         parts = {"reconstruction": reconstruction.detach(), "commitment_top": top.commitment.detach(),
                  "commitment_bottom": bottom.commitment.detach(), "usage_top": top.usage, "usage_bottom": bottom.usage,

@@ -13,6 +13,10 @@ unused for ``restart_after`` consecutive training steps with a random encoder ou
 processes and restarts are broadcast from rank 0, so every process keeps the same codebook.
 
 All state (codebook, EMA statistics, unused-step counters) is in buffers, so checkpoints restore it.
+
+Under mixed precision (bf16 autocast) the quantiser runs in float32: nearest-code distances in bf16 pick wrong
+codes once codes are close, and EMA statistics lose their small updates; the encoder before it and the decoder
+after it keep autocast's speed.
 """
 from __future__ import annotations
 
@@ -92,7 +96,11 @@ class EMAVectorQuantizer(nn.Module):
         return len(dead)
 
     def forward(self, z: torch.Tensor) -> QuantizerOutput:
-        """``z`` (..., D) -> quantised vectors, codes (...), losses and usage."""
+        """``z`` (..., D) -> quantised vectors, codes (...), losses and usage; in float32 under autocast."""
+        with torch.autocast(z.device.type, enabled=False):
+            return self._quantize(z.float())
+
+    def _quantize(self, z: torch.Tensor) -> QuantizerOutput:
         flat = z.reshape(-1, self.dim)
         codes = self.nearest(flat.detach())
         quantized = self.lookup(codes).view_as(z)  # the codebook before this batch's update, as VQ-VAE-2

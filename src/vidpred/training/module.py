@@ -73,7 +73,11 @@ class PredictorModule(L.LightningModule):
     def configure_optimizers(self):
         o = self.cfg.optim
         optimizer_cls = torch.optim.AdamW if o.optimizer == "adamw" else torch.optim.Adam
-        optimizer = optimizer_cls(self.model.parameters(), lr=o.lr, betas=tuple(o.betas), weight_decay=o.weight_decay)
+        params = [p for p in self.model.parameters() if p.requires_grad]
+        # the fused (one kernel for all parameters) Adam where the device has it: CPU and CUDA
+        fused = all(p.device.type in ("cpu", "cuda") and p.is_floating_point() for p in params)
+        optimizer = optimizer_cls(params, lr=o.lr, betas=tuple(o.betas), weight_decay=o.weight_decay,
+                                  fused=fused or None)
         total = max(self.cfg.trainer.max_steps, 1)
 
         def factor(step: int) -> float:

@@ -1,0 +1,107 @@
+"""Training steps under bf16 autocast against float32 on this machine: step time and the loss reached.
+
+    .venv/bin/python benchmarks/bf16_training.py [--steps 40] [--out benchmarks/results/bf16_training.json]
+
+For each trainable part of the Moving MNIST Video VQ-VAE preset (``video_vqvae_mmnist``: the tokenizer, the top
+prior, the bottom prior) the script builds the part from one seed, trains it ``--steps`` steps with (fused) Adam
+on the same fixed batches, once in float32 and once under ``torch.autocast(bfloat16)`` (what Lightning's
+``bf16-mixed`` does), and reports the median step time after 3 warm-up steps and the mean loss of the last 10
+steps. The tokenizer trains on Moving MNIST clips; the priors on the codes of those clips under the committed
+tokenizer (``pretrained/mmnist_video_vqvae``) when it is there, else under the fresh tokenizer. Batches are the
+presets' (tokenizer 16 clips, top prior 32, bottom prior 16). Threads: torch's default (2 on this machine).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).parent))
+from data_loading import machine  # noqa: E402
+
+PRETRAINED = Path(__file__).resolve().parents[1] / "pretrained" / "mmnist_video_vqvae"
+
+
+def clips(count: int, frames: int) -> torch.Tensor:
+    from vidpred.data import build_dataset, data_config
+
+    dataset = build_dataset(data_config("moving_mnist", num_frames=20), "train")
+    return torch.stack([dataset[i][:frames] for i in range(count)])
+
+
+def train(make_part, batches: list, bf16: bool, steps: int, seed: int = 0) -> dict:
+    torch.manual_seed(seed)
+    part = make_part().train()
+    optimizer = torch.optim.Adam(part.parameters(), lr=1e-3, fused=True)
+    times, losses = [], []
+    for step in range(steps):
+        batch = batches[step % len(batches)]
+        started = time.perf_counter()
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            loss = part.loss(batch).total
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        times.append(time.perf_counter() - started)
+        losses.append(loss.item())
+    return {"seconds_per_step": statistics.median(times[3:]), "final_loss": statistics.fmean(losses[-10:])}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--steps", type=int, default=40)
+    parser.add_argument("--out", default="benchmarks/results/bf16_training.json")
+    args = parser.parse_args()
+
+    from vidpred.models.presets import video_vqvae_mmnist
+    from vidpred.models.video_vqvae import VideoVQVAE
+    from vidpred.models.vq_priors import BottomPrior, TopPrior
+
+    cfg = video_vqvae_mmnist()
+    video = clips(4 * 32, cfg.num_frames)
+    tokenizer = VideoVQVAE(cfg).eval()
+    if (PRETRAINED / "model.safetensors").is_file():
+        from safetensors.torch import load_file
+
+        state = load_file(str(PRETRAINED / "model.safetensors"))
+        tokenizer.load_state_dict({k[len("tokenizer."):]: v.float() for k, v in state.items()
+                                   if k.startswith("tokenizer.")})
+    ct, cb = cfg.context_steps
+    with torch.no_grad():
+        top, bottom = tokenizer.encode(video)
+        context_top, context_bottom = tokenizer.encode(video[:, :cfg.context_frames])
+    codes = {"top": torch.cat([context_top, top[:, ct:]], 1), "bottom": torch.cat([context_bottom, bottom[:, cb:]], 1)}
+
+    def code_batches(size):
+        return [{k: v[i:i + size] for k, v in codes.items()} for i in range(0, len(video), size)]
+
+    parts = {
+        "tokenizer": (lambda: VideoVQVAE(cfg), [video[i:i + 16] for i in range(0, len(video), 16)]),
+        "top_prior": (lambda: TopPrior(cfg), code_batches(cfg.top_prior.train.batch_size)),
+        "bottom_prior": (lambda: BottomPrior(cfg), code_batches(cfg.bottom_prior.train.batch_size)),
+    }
+    results = {}
+    for name, (make, batches) in parts.items():
+        fp32 = train(make, batches, False, args.steps)
+        bf16 = train(make, batches, True, args.steps)
+        results[name] = {"fp32": fp32, "bf16": bf16,
+                         "time_ratio_bf16_over_fp32": bf16["seconds_per_step"] / fp32["seconds_per_step"]}
+        print(f"{name}: fp32 {fp32['seconds_per_step']:.3f} s/step, loss {fp32['final_loss']:.4f}; bf16 "
+              f"{bf16['seconds_per_step']:.3f} s/step, loss {bf16['final_loss']:.4f}; bf16/fp32 time "
+              f"{results[name]['time_ratio_bf16_over_fp32']:.2f}", flush=True)
+    out = {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "machine": machine(),
+           "torch_threads": torch.get_num_threads(), "steps": args.steps, "results": results,
+           "command": "benchmarks/bf16_training.py " + " ".join(sys.argv[1:])}
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(out, indent=2))
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
