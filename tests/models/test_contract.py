@@ -12,8 +12,8 @@ MODELS = [name for name in model_names() if issubclass(model_spec(name).build, P
 
 
 def test_registry_lists_the_baselines():
-    assert {"convlstm", "copy_last", "linear_extrapolation"} <= set(MODELS)
-    with pytest.raises(ConfigError, match="unknown model 'nope'; known models: convlstm, copy_last, linear_extrapolation, video_vqvae"):
+    assert {"blank", "convlstm", "copy_last", "linear_extrapolation"} <= set(MODELS)
+    with pytest.raises(ConfigError, match="unknown model 'nope'; known models: blank, convlstm, copy_last, linear_extrapolation, video_vqvae"):
         model_spec("nope")
 
 
@@ -57,6 +57,7 @@ def test_bad_context_is_one_clear_sentence(name):
 
 def test_baseline_predictions():
     context = torch.rand(2, 4, 1, 64, 64) * 0.5 + 0.25
+    assert torch.equal(build_model("blank").predict(context, 3), torch.zeros(2, 1, 3, 1, 64, 64))
     copy = build_model("copy_last").predict(context, 3)
     assert torch.equal(copy[:, 0], context[:, 3:4].expand(-1, 3, -1, -1, -1))
     linear = build_model("linear_extrapolation").predict(context, 3)[:, 0]
