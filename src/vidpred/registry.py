@@ -1,8 +1,9 @@
-"""Plain dicts from names to builders. Data set modules add themselves on import of ``vidpred.data``."""
+"""Plain dicts from names to builders. Model and data set modules add themselves on import of ``vidpred.models``
+and ``vidpred.data``; named model sizes (presets) live in ``vidpred.models.presets``."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Callable, Literal
 
 from vidpred.config import ConfigError
 
@@ -14,20 +15,17 @@ MODELS: dict[str, "ModelSpec"] = {}
 
 
 @dataclass
-class Stage:
-    """One step of a model's training pipeline (e.g. tokenizer -> extract codes -> priors)."""
-    name: str
-    run: Callable  # (experiment config, run folder, resume: bool) -> None
-
-
-@dataclass
 class ModelSpec:
-    """A registered model: its config dataclass, the class built from it, and one line about it."""
+    """A registered model: its config dataclass, the class built from it, one line about it, and which kind of
+    training it takes: "loss" (one optimizer on ``loss(batch)``; a model with a ``pipeline`` trains in stages, each
+    of them so) or "adversarial" (two optimizers, alternating steps; ``training/adversarial.py``). ``test_config``
+    gives a small config the registry-wide contract tests build (default: the config class's defaults)."""
     name: str
     config_cls: type
     build: Callable
     description: str
-    stages: Callable | None = None  # cfg -> list of training stages; None: one stage that trains the loss
+    training: Literal["loss", "adversarial"] = "loss"
+    test_config: Callable | None = None
 
 
 def register_model(spec: ModelSpec) -> ModelSpec:
@@ -50,6 +48,21 @@ def model_names() -> list[str]:
     import vidpred.models  # noqa: F401
 
     return sorted(MODELS)
+
+
+def preset_names() -> list[str]:
+    from vidpred.models.presets import PRESETS
+
+    return sorted(PRESETS)
+
+
+def preset(name: str):
+    """The model config of preset ``name`` (a fresh object); an unknown name fails with the list of known ones."""
+    from vidpred.models.presets import PRESETS
+
+    if name not in PRESETS:
+        raise ConfigError(f"unknown preset {name!r}; known presets: {', '.join(sorted(PRESETS))}")
+    return PRESETS[name]()
 
 
 def register_dataset(spec: "DatasetSpec") -> "DatasetSpec":

@@ -57,19 +57,26 @@ def test_dead_codes_are_restarted_and_usage_recovers():
 def test_latent_shapes_of_every_preset():
     from vidpred.models.presets import video_vqvae_kth64, video_vqvae_mmnist, walker_kinetics_256
 
-    assert walker_kinetics_256().top_shape == (4, 32, 32) and walker_kinetics_256().bottom_shape == (8, 64, 64)
-    assert video_vqvae_mmnist().top_shape == (4, 8, 8) and video_vqvae_mmnist().bottom_shape == (8, 16, 16)
-    for preset in (video_vqvae_mmnist(), video_vqvae_kth64()):
+    kinetics = walker_kinetics_256().tokenizer
+    assert kinetics.top_shape == (4, 32, 32) and kinetics.bottom_shape == (8, 64, 64)
+    assert video_vqvae_mmnist().tokenizer.top_shape == (4, 8, 8)
+    assert video_vqvae_mmnist().tokenizer.bottom_shape == (8, 16, 16)
+    for preset in (video_vqvae_mmnist().tokenizer, video_vqvae_kth64().tokenizer):
         model = VideoVQVAE(preset).eval()
         video = torch.rand(2, preset.num_frames, preset.channels, preset.image_size, preset.image_size)
-        top, bottom = model.encode(video)
-        assert top.shape == (2, *preset.top_shape) and bottom.shape == (2, *preset.bottom_shape)
+        codes = model.encode(video)
+        assert codes["top"].shape == (2, *preset.top_shape) and codes["bottom"].shape == (2, *preset.bottom_shape)
+        # the tokenizer protocol (models/tokenizer.py) says the same
+        assert model.levels == ("top", "bottom") and model.time_strides == {"top": 4, "bottom": 2}
+        for level in model.levels:
+            assert model.latent_shape(level, preset.num_frames) == codes[level].shape[1:]
+        assert model.latent_shape("top", 8) == (2, 8, 8)  # the context frames alone
 
 
 def test_walker_kinetics_256_forward_backward_at_batch_1_and_bit_budget():
     from vidpred.models.presets import walker_kinetics_256
 
-    cfg = walker_kinetics_256()
+    cfg = walker_kinetics_256().tokenizer
     assert (cfg.hidden, cfg.residual, cfg.layers, cfg.num_codes, cfg.code_dim, cfg.beta) == (128, 32, 2, 512, 64, 0.25)
     model = VideoVQVAE(cfg).train()
     out = model(torch.rand(1, 16, 3, 256, 256))
@@ -77,6 +84,7 @@ def test_walker_kinetics_256_forward_backward_at_batch_1_and_bit_budget():
     assert out.recon.shape == (1, 16, 3, 256, 256)
     assert model.enc_bottom[0].weight.grad is not None
     budget = model.bit_budget()
+    assert model.bits_per_code == {"top": 9.0, "bottom": 9.0}
     assert budget["latent_bits"] == (32 * 32 * 4 + 64 * 64 * 8) * math.log2(512)
     assert budget["ratio"] == pytest.approx(0.0132, abs=1e-4)  # the paper's > 98% reduction
 
@@ -88,7 +96,7 @@ def test_training_masks_the_bottom_path_per_sample():
     masked = model._decode(top.quantized, bottom.quantized, torch.zeros(2, dtype=torch.bool))
     other_bottom = model._decode(top.quantized, torch.randn_like(bottom.quantized), torch.zeros(2, dtype=torch.bool))
     assert torch.equal(masked, other_bottom)  # with the mask, the bottom latent has no influence
-    top_only = model.decode_codes(top.codes)
+    top_only = model.decode({"top": top.codes})
     assert torch.allclose(top_only, masked.clamp(0, 1), atol=1e-6)
     unmasked = model._decode(top.quantized, bottom.quantized)
     assert not torch.equal(unmasked, masked)
@@ -104,11 +112,11 @@ def test_encode_decode_equals_forward_in_eval_and_round_trip_keeps_codebooks(tmp
         model(torch.rand(2, 16, 1, 64, 64))
     model.eval()
     video = torch.rand(2, 16, 1, 64, 64)
-    top, bottom = model.encode(video)
-    assert torch.allclose(model.decode_codes(top, bottom), model(video).recon, atol=1e-6)
+    codes = model.encode(video)
+    assert torch.allclose(model.decode(codes), model(video).recon, atol=1e-6)
     save_file(model.state_dict(), str(tmp_path / "m.safetensors"))
     again = VideoVQVAE(VideoVQVAEConfig(hidden=16, residual=8)).eval()
     again.load_state_dict(load_file(str(tmp_path / "m.safetensors")))
     assert torch.equal(again.vq_top.embedding, model.vq_top.embedding)
     assert torch.equal(again.vq_bottom.cluster_size, model.vq_bottom.cluster_size)
-    assert torch.equal(again.decode_codes(top, bottom), model.decode_codes(top, bottom))
+    assert torch.equal(again.decode(codes), model.decode(codes))

@@ -7,8 +7,8 @@ import math
 import pytest
 import torch
 
-from vidpred.models.vq_priors import (BottomPrior, BottomPriorConfig, TopPrior, TopPriorConfig, VideoVQConfig,
-                                      VideoVQPredictor)
+from vidpred.models.presets import video_vqvae_tiny
+from vidpred.models.video_vqvae import BottomPrior, TopPrior, VideoVQPredictor
 from vidpred.nn.attention import CausalSelfAttention3d
 from vidpred.nn.pixelcnn import GatedLayer, GatedPixelCNN, MaskedConv3d
 
@@ -22,17 +22,6 @@ def tiny_pixelcnn(**overrides) -> GatedPixelCNN:
                   dropout=0.0, cond_channels=6)
     kwargs.update(overrides)
     return GatedPixelCNN(**kwargs).eval()
-
-
-def tiny_config(**overrides) -> VideoVQConfig:
-    top = TopPriorConfig(hidden=16, layers=4, kernel=3, attention_every=2, heads=2, dropout=0.0, embed=8,
-                         cond_reduced=8, cond_hidden=8, cond_residual=4, cond_blocks=1)
-    bottom = BottomPriorConfig(hidden=16, layers=3, kernel=3, attention_every=2, heads=2, embed=8, cond_hidden=8,
-                               cond_residual=4, cond_blocks=1, past_window=2)
-    fields = dict(channels=1, image_size=32, num_frames=12, hidden=8, residual=4, layers=1, num_codes=16,
-                  code_dim=8, context_frames=4, top_prior=top, bottom_prior=bottom)
-    fields.update(overrides)
-    return VideoVQConfig(**fields)
 
 
 def dependence(fn, inputs: torch.Tensor, n: int = N) -> torch.Tensor:
@@ -138,11 +127,11 @@ def test_reach_is_limited_by_depth_without_attention():
 
 
 def test_priors_are_causal_over_the_clip_including_their_conditioning():
-    cfg = tiny_config()
+    cfg = video_vqvae_tiny()
     torch.manual_seed(0)
     top_prior, bottom_prior = TopPrior(cfg).eval(), BottomPrior(cfg).eval()
-    top = torch.randint(0, 16, (2, *cfg.top_shape))
-    bottom = torch.randint(0, 16, (2, *cfg.bottom_shape))
+    top = torch.randint(0, 16, (2, *cfg.tokenizer.top_shape))
+    bottom = torch.randint(0, 16, (2, *cfg.tokenizer.bottom_shape))
     ct, cb = cfg.context_steps
     # top prior: generated top codes from position p on do not change the logits up to p
     logits, _ = top_prior.logits({"top": top, "bottom": bottom})
@@ -159,7 +148,7 @@ def test_priors_are_causal_over_the_clip_including_their_conditioning():
     assert not torch.allclose(top_prior.logits({"top": top, "bottom": changed})[0][:, :, 0], logits[:, :, 0])
     # bottom prior: slice n, position p: later positions and later slices do not matter; earlier slices do
     logits, _ = bottom_prior.logits({"top": top, "bottom": bottom})  # (B * slices, K, 1, H, W)
-    slices = cfg.bottom_shape[0] - cb
+    slices = cfg.tokenizer.bottom_shape[0] - cb
     logits = logits.view(2, slices, *logits.shape[1:]).flatten(3)
     n, p = cb + 1, 30
     changed = bottom.clone()
@@ -194,12 +183,12 @@ def test_cached_sampling_returns_the_naive_samplers_codes(temperature):
 
 
 def test_cached_and_naive_priors_predict_the_same_codes():
-    cfg = tiny_config()
+    cfg = video_vqvae_tiny()
     torch.manual_seed(1)
     top_prior, bottom_prior = TopPrior(cfg).eval(), BottomPrior(cfg).eval()
     ct, cb = cfg.context_steps
-    context_top = torch.randint(0, 16, (2, ct, *cfg.top_shape[1:]))
-    context_bottom = torch.randint(0, 16, (2, cb, *cfg.bottom_shape[1:]))
+    context_top = torch.randint(0, 16, (2, ct, *cfg.tokenizer.top_shape[1:]))
+    context_bottom = torch.randint(0, 16, (2, cb, *cfg.tokenizer.bottom_shape[1:]))
     tops = [top_prior.sample(context_top, context_bottom, torch.Generator().manual_seed(0), cached=c)
             for c in (True, False)]
     assert torch.equal(*tops)
@@ -220,10 +209,10 @@ def test_one_pass_log_likelihood_equals_the_sum_of_per_step_conditionals():
 
 
 def test_prior_loss_is_nats_per_code_and_falls_when_trained():
-    cfg = tiny_config()
+    cfg = video_vqvae_tiny()
     torch.manual_seed(0)
     prior = TopPrior(cfg)
-    batch = {"top": torch.randint(0, 16, (4, *cfg.top_shape)), "bottom": torch.randint(0, 16, (4, *cfg.bottom_shape))}
+    batch = {"top": torch.randint(0, 16, (4, *cfg.tokenizer.top_shape)), "bottom": torch.randint(0, 16, (4, *cfg.tokenizer.bottom_shape))}
     first = prior.loss(batch).total
     assert first.item() == pytest.approx(torch.log(torch.tensor(16.0)).item(), abs=0.5)  # about uniform at start
     optimizer = torch.optim.Adam(prior.parameters(), lr=3e-3)
@@ -265,12 +254,12 @@ def test_paper_presets_construct_at_table_sizes_and_take_a_training_step(capsys)
     # One training step at the tables' widths and depths, batch 1, on a 64x64 clip (a 3x8x8 top grid) with 12
     # context frames (2 generated bottom slices): the 256x256 grid is minutes per step on 2 CPU cores.
     small = walker_kinetics_256()
-    small.image_size, small.context_frames = 64, 12
+    small.tokenizer.image_size, small.context_frames = 64, 12
     small.top_prior.dropout = 0.5
     for prior_cls in (TopPrior, BottomPrior):
         prior = prior_cls(small).train()
-        batch = {"top": torch.randint(0, 512, (1, *small.top_shape)),
-                 "bottom": torch.randint(0, 512, (1, *small.bottom_shape))}
+        batch = {"top": torch.randint(0, 512, (1, *small.tokenizer.top_shape)),
+                 "bottom": torch.randint(0, 512, (1, *small.tokenizer.bottom_shape))}
         loss = prior.loss(batch).total
         loss.backward()
         torch.optim.SGD(prior.parameters(), lr=1e-3).step()
@@ -279,7 +268,7 @@ def test_paper_presets_construct_at_table_sizes_and_take_a_training_step(capsys)
 
 
 def test_predict_refuses_an_unfinished_pipeline_and_uses_the_latest_whole_context():
-    cfg = tiny_config()
+    cfg = video_vqvae_tiny()
     model = VideoVQPredictor(cfg).eval()
     context = torch.rand(1, 6, 1, 32, 32)
     with pytest.raises(ValueError, match="finished 0 of its 4 training stages"):

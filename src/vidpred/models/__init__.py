@@ -1,6 +1,6 @@
 """Models. Importing this package registers every one of them (see ``vidpred.registry``)."""
-from vidpred.models import baselines, convlstm, video_vqvae, vq_priors  # noqa: F401
-from vidpred.models.base import LossOutput, ModelConfig, Predictor
+from vidpred.models import baselines, convlstm, video_vqvae  # noqa: F401
+from vidpred.models.base import LossOutput, ModelConfig, Pipeline, Predictor
 from vidpred.models.io import build_model, load_model, save_model
 
-__all__ = ["LossOutput", "ModelConfig", "Predictor", "build_model", "load_model", "save_model"]
+__all__ = ["LossOutput", "ModelConfig", "Pipeline", "Predictor", "build_model", "load_model", "save_model"]

@@ -37,6 +37,23 @@ class ModelConfig:
             raise ValueError("image_size and num_predicted must be positive and num_context non-negative")
 
 
+@dataclass(frozen=True)
+class Pipeline:
+    """How a model trains in stages (``training/stages.py`` runs them): the tokenizer (an attribute of the model
+    holding a ``models/tokenizer.py`` Tokenizer) on clips, then the data set's codes extracted through it ("codes"),
+    then each code prior (attributes too) on the codes, in order."""
+    tokenizer: str
+    priors: tuple[str, ...]
+
+    @property
+    def stage_names(self) -> tuple[str, ...]:
+        return (self.tokenizer, "codes", *self.priors)
+
+    @property
+    def num_stages(self) -> int:
+        return len(self.stage_names)
+
+
 @dataclass
 class LossOutput:
     total: Tensor
@@ -49,6 +66,7 @@ class Predictor(nn.Module, abc.ABC):
     min_context: int = 1  # fewest context frames ``predict`` accepts
     stochastic: bool = False
     uses_temperature: bool = False  # whether ``temperature`` changes this model's samples
+    pipeline: Pipeline | None = None  # set by models that train in stages (tokenizer -> codes -> priors)
 
     def __init__(self, config: ModelConfig):
         super().__init__()
@@ -87,5 +105,4 @@ class Predictor(nn.Module, abc.ABC):
 
     @staticmethod
     def example_batch(cfg: ModelConfig, batch_size: int = 2) -> Tensor:
-        frames = cfg.num_context + cfg.num_predicted
-        return torch.rand(batch_size, frames, cfg.channels, cfg.image_size, cfg.image_size)
+        return torch.rand(batch_size, cfg.clip_frames, cfg.channels, cfg.image_size, cfg.image_size)

@@ -1,8 +1,13 @@
-"""Named model sizes: the papers' (constructible everywhere) and small ones that train on 2 CPU cores."""
+"""Named model sizes: the papers' (constructible everywhere) and small ones that train on 2 CPU cores.
+
+``PRESETS`` maps a preset name to a function returning a whole model config; a YAML config names one with
+``model: {preset: NAME, ...}`` and overrides fields beside it. Part configs (a prior's) are plain functions that
+the presets compose. How a preset trains (batch sizes, steps) is the experiment's (``configs/``), not the model's.
+"""
 from __future__ import annotations
 
 from vidpred.models.convlstm import ConvLSTMConfig
-from vidpred.models.vq_priors import BottomPriorConfig, PriorTraining, TopPriorConfig, VideoVQConfig
+from vidpred.models.video_vqvae import BottomPriorConfig, TopPriorConfig, VideoVQConfig, VideoVQVAEConfig
 
 
 def convlstm_mmnist() -> ConvLSTMConfig:
@@ -20,58 +25,69 @@ def convlstm_small() -> ConvLSTMConfig:
 
 def walker_top_prior_kinetics() -> TopPriorConfig:
     """Walker et al. Table 4 (top prior) and Table 5 (its conditioning stack): 40 gated layers of 512 hidden /
-    1024 residual units, filter 3, attention every 5 layers (8 attention layers x 8 heads), dropout 0.5; batch
-    512 in the paper."""
+    1024 residual units, filter 3, attention every 5 layers (8 attention layers x 8 heads), dropout 0.5; the
+    paper trains it at batch 512."""
     return TopPriorConfig(hidden=512, layers=40, kernel=3, attention_every=5, heads=8, dropout=0.5,
-                          cond_reduced=256, cond_hidden=512, cond_residual=128, cond_blocks=4,
-                          train=PriorTraining(batch_size=512))
+                          cond_reduced=256, cond_hidden=512, cond_residual=128, cond_blocks=4)
 
 
 def walker_bottom_prior_kinetics() -> BottomPriorConfig:
     """Walker et al. Table 4 (bottom prior) and Table 6 (its 3D conditioning stack): 20 gated layers of 512 /
     1024 units, filter 5, 4 attention layers x 8 heads, no dropout; conditioning 1024 hidden, 20 residual
-    blocks; batch 32 in the paper."""
+    blocks; the paper trains it at batch 32."""
     return BottomPriorConfig(hidden=512, layers=20, kernel=5, attention_every=5, heads=8, dropout=0.0,
-                             past_window=4, cond_hidden=1024, cond_blocks=20, train=PriorTraining(batch_size=32))
+                             past_window=4, cond_hidden=1024, cond_blocks=20)
 
 
 def walker_kinetics_256() -> VideoVQConfig:
     """Walker et al. 2021 at the paper's size. Appendix Table 3: 256x256x16x3 -> top 32x32x4 and bottom 64x64x8
     latents; hidden 128, residual 32, 2 layers, 512 codes x 64 dimensions per level, beta 0.25. 4 context frames
     (§3.2), priors of Tables 4-6."""
-    return VideoVQConfig(channels=3, image_size=256, num_frames=16, hidden=128, residual=32, layers=2,
-                         num_codes=512, code_dim=64, beta=0.25, context_frames=4,
-                         top_prior=walker_top_prior_kinetics(), bottom_prior=walker_bottom_prior_kinetics())
+    tokenizer = VideoVQVAEConfig(channels=3, image_size=256, num_frames=16, hidden=128, residual=32, layers=2,
+                                 num_codes=512, code_dim=64, beta=0.25)
+    return VideoVQConfig(context_frames=4, tokenizer=tokenizer, top_prior=walker_top_prior_kinetics(),
+                         bottom_prior=walker_bottom_prior_kinetics())
 
 
 def top_prior_mmnist() -> TopPriorConfig:
     """A CPU-sized top prior for Moving MNIST: 10 gated layers of 64 units, 2 attention layers x 4 heads."""
     return TopPriorConfig(hidden=64, layers=10, kernel=3, attention_every=5, heads=4, dropout=0.1, embed=32,
-                          cond_reduced=64, cond_hidden=64, cond_residual=32, cond_blocks=2,
-                          train=PriorTraining(batch_size=32, lr=1e-3))
+                          cond_reduced=64, cond_hidden=64, cond_residual=32, cond_blocks=2)
 
 
 def bottom_prior_mmnist() -> BottomPriorConfig:
     """A CPU-sized bottom prior for Moving MNIST: 10 gated layers of 64 units, filter 5, 2 attention layers."""
     return BottomPriorConfig(hidden=64, layers=10, kernel=5, attention_every=5, heads=4, dropout=0.0,
-                             past_window=4, embed=32, cond_hidden=64, cond_residual=16, cond_blocks=4,
-                             train=PriorTraining(batch_size=16, lr=1e-3))
+                             past_window=4, embed=32, cond_hidden=64, cond_residual=16, cond_blocks=4)
 
 
 def video_vqvae_mmnist() -> VideoVQConfig:
     """Moving MNIST, 64x64x16x1 -> 8x8x4 and 16x16x8, sized for 2 CPU cores (tokenizer hidden 64 instead of
     128, small priors). 8 context frames (two top steps): mmnist-10-10 gives 10, of which the last 8 are used."""
-    return VideoVQConfig(channels=1, image_size=64, num_frames=16, hidden=64, residual=32, layers=2,
-                         context_frames=8, top_prior=top_prior_mmnist(), bottom_prior=bottom_prior_mmnist())
+    tokenizer = VideoVQVAEConfig(channels=1, image_size=64, num_frames=16, hidden=64, residual=32, layers=2)
+    return VideoVQConfig(context_frames=8, tokenizer=tokenizer, top_prior=top_prior_mmnist(),
+                         bottom_prior=bottom_prior_mmnist())
 
 
 def video_vqvae_kth64() -> VideoVQConfig:
     """KTH at 64x64 (grey), 16 frames, Table 3's widths; 8 context frames; the Moving MNIST priors' sizes."""
-    return VideoVQConfig(channels=1, image_size=64, num_frames=16, hidden=128, residual=32, layers=2,
-                         context_frames=8, top_prior=top_prior_mmnist(), bottom_prior=bottom_prior_mmnist())
+    tokenizer = VideoVQVAEConfig(channels=1, image_size=64, num_frames=16, hidden=128, residual=32, layers=2)
+    return VideoVQConfig(context_frames=8, tokenizer=tokenizer, top_prior=top_prior_mmnist(),
+                         bottom_prior=bottom_prior_mmnist())
+
+
+def video_vqvae_tiny() -> VideoVQConfig:
+    """The smallest working pipeline (32x32, 12 frames, 4 of context; a few thousand parameters per part): for
+    tests and smoke runs, never for results."""
+    tokenizer = VideoVQVAEConfig(channels=1, image_size=32, num_frames=12, hidden=8, residual=4, layers=1,
+                                 num_codes=16, code_dim=8)
+    top = TopPriorConfig(hidden=16, layers=4, kernel=3, attention_every=2, heads=2, dropout=0.0, embed=8,
+                         cond_reduced=8, cond_hidden=8, cond_residual=4, cond_blocks=1)
+    bottom = BottomPriorConfig(hidden=16, layers=3, kernel=3, attention_every=2, heads=2, embed=8, cond_hidden=8,
+                               cond_residual=4, cond_blocks=1, past_window=2)
+    return VideoVQConfig(context_frames=4, tokenizer=tokenizer, top_prior=top, bottom_prior=bottom)
 
 
 PRESETS = {"convlstm_mmnist": convlstm_mmnist, "convlstm_small": convlstm_small,
            "walker_kinetics_256": walker_kinetics_256, "video_vqvae_mmnist": video_vqvae_mmnist,
-           "video_vqvae_kth64": video_vqvae_kth64, "walker_top_prior_kinetics": walker_top_prior_kinetics,
-           "walker_bottom_prior_kinetics": walker_bottom_prior_kinetics}
+           "video_vqvae_kth64": video_vqvae_kth64, "video_vqvae_tiny": video_vqvae_tiny}

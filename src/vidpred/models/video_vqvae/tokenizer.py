@@ -19,7 +19,6 @@ Videos enter as (B, T, C, H, W) in [0, 1] and are shifted to [-0.5, 0.5] inside 
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -27,13 +26,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from vidpred.models.base import LossOutput
+from vidpred.models.tokenizer import Tokenizer
 from vidpred.nn.blocks import ResidualStack3d
 from vidpred.nn.quantize import EMAVectorQuantizer
 
 
 @dataclass
 class VideoVQVAEConfig:
-    name: str = "video_vqvae"
     channels: Literal[1, 3] = 1
     image_size: int = 64
     num_frames: int = 16
@@ -46,11 +46,6 @@ class VideoVQVAEConfig:
     decay: float = 0.99
     restart_after: int = 100  # steps unused before a code is re-seeded; 0: off (the paper's behaviour)
     mask_bottom_prob: float = 0.25
-
-    @property
-    def clip_frames(self) -> int:
-        """Frames of one training clip."""
-        return self.num_frames
 
     def validate(self) -> None:
         if self.image_size % 8 or self.num_frames % 4:
@@ -77,7 +72,12 @@ class VQVAEOutput:
     bottom_codes: torch.Tensor | None = None
 
 
-class VideoVQVAE(nn.Module):
+class VideoVQVAE(Tokenizer):
+    """The two-level 3D tokenizer (``models/tokenizer.py`` protocol): levels "top" (T/4, H/8, W/8) and "bottom"
+    (T/2, H/4, W/4)."""
+
+    levels = ("top", "bottom")
+
     def __init__(self, config: VideoVQVAEConfig):
         super().__init__()
         self.config = c = config
@@ -133,39 +133,48 @@ class VideoVQVAE(nn.Module):
                  "perplexity_top": top.perplexity, "perplexity_bottom": bottom.perplexity}
         return VQVAEOutput(recon.clamp(0, 1), loss, parts, top.codes, bottom.codes)
 
-    def loss(self, batch: torch.Tensor):
+    def loss(self, batch: torch.Tensor) -> LossOutput:
         """The training interface of the engine (``training/module.py``): Eq. 2 and the logged parts."""
-        from vidpred.models.base import LossOutput
-
         out = self(batch)
         return LossOutput(out.loss, out.parts)
 
-    @torch.no_grad()
-    def reconstruct(self, video: torch.Tensor) -> torch.Tensor:
-        """Encode and decode (B, T, C, H, W) in [0, 1], both levels, no masking."""
-        return self.decode_codes(*self.encode(video))
+    # The tokenizer protocol (models/tokenizer.py)
 
-    @torch.no_grad()
-    def encode(self, video: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """(B, T, C, H, W) -> (top codes (B, T/4, H/8, W/8), bottom codes (B, T/2, H/4, W/4)), long."""
-        top, bottom = self._encode(video)
-        return top.codes, bottom.codes
+    @property
+    def time_strides(self) -> dict[str, int]:
+        return {"top": 4, "bottom": 2}
 
-    @torch.no_grad()
-    def decode_codes(self, top: torch.Tensor, bottom: torch.Tensor | None = None) -> torch.Tensor:
-        """Codes -> video (B, T, C, H, W) in [0, 1]. ``bottom=None`` decodes from the top level alone (masked)."""
-        q_top = self.vq_top.lookup(top)
-        if bottom is None:
-            b, t, h, w = top.shape
-            q_bottom = q_top.new_zeros(b, 2 * t, 2 * h, 2 * w, self.config.code_dim)
-        else:
-            q_bottom = self.vq_bottom.lookup(bottom)
-        return self._decode(q_top, q_bottom).clamp(0, 1)
+    @property
+    def codebook_sizes(self) -> dict[str, int]:
+        return {"top": self.config.num_codes, "bottom": self.config.num_codes}
 
-    def bit_budget(self) -> dict:
-        """Latent bits (positions x log2 K) over pixel bits (T x H x W x C x 8), as §1 / §3.1 count them."""
+    @property
+    def num_frames(self) -> int:
+        return self.config.num_frames
+
+    @property
+    def frame_shape(self) -> tuple[int, int, int]:
         c = self.config
-        positions = math.prod(c.top_shape) + math.prod(c.bottom_shape)
-        latent = positions * math.log2(c.num_codes)
-        pixels = c.num_frames * c.image_size * c.image_size * c.channels * 8
-        return {"latent_bits": latent, "pixel_bits": pixels, "ratio": latent / pixels}
+        return c.channels, c.image_size, c.image_size
+
+    def latent_shape(self, level: str, num_frames: int) -> tuple[int, int, int]:
+        down = {"top": 8, "bottom": 4}[level]
+        return num_frames // self.time_strides[level], self.config.image_size // down, self.config.image_size // down
+
+    @torch.no_grad()
+    def encode(self, video: torch.Tensor) -> dict[str, torch.Tensor]:
+        """(B, T, C, H, W) -> {"top": (B, T/4, H/8, W/8), "bottom": (B, T/2, H/4, W/4)} long codes."""
+        top, bottom = self._encode(video)
+        return {"top": top.codes, "bottom": bottom.codes}
+
+    @torch.no_grad()
+    def decode(self, codes: dict[str, torch.Tensor]) -> torch.Tensor:
+        """Codes -> video (B, T, C, H, W) in [0, 1]. Without "bottom": the top level alone (the bottom masked, as
+        in training)."""
+        q_top = self.vq_top.lookup(codes["top"])
+        if "bottom" in codes:
+            q_bottom = self.vq_bottom.lookup(codes["bottom"])
+        else:
+            b, t, h, w = codes["top"].shape
+            q_bottom = q_top.new_zeros(b, 2 * t, 2 * h, 2 * w, self.config.code_dim)
+        return self._decode(q_top, q_bottom).clamp(0, 1)
