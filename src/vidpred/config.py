@@ -69,6 +69,11 @@ def _convert(value: Any, tp: Any, path: str) -> Any:
         if value is not None:
             raise ConfigError(f"{path}: expected null, got {value!r}")
         return None
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise ConfigError(f"{path}: expected a mapping, got {value!r} ({type(value).__name__})")
+        key_type, value_type = typing.get_args(tp) or (Any, Any)
+        return {_convert(k, key_type, f"{path}"): _convert(v, value_type, f"{path}.{k}") for k, v in value.items()}
     if origin in (list, tuple):
         if not isinstance(value, (list, tuple)):
             raise ConfigError(f"{path}: expected {_type_name(tp)}, got {value!r} ({type(value).__name__})")
@@ -123,8 +128,13 @@ def from_dict(cls: type, data: dict, path: str = "") -> Any:
         if choose_by is not None:
             if dataclasses.is_dataclass(value):
                 value = to_dict(value)
+            if isinstance(value, dict) and "preset" in field.metadata and "preset" in value:
+                # {preset: NAME, key: value ...}: the preset's whole config, with the keys beside it overriding
+                rest = {k: v for k, v in value.items() if k != "preset"}
+                value = deep_merge(to_dict(field.metadata["preset"](value["preset"])), rest)
             if not isinstance(value, dict) or "name" not in value:
-                raise ConfigError(f"{prefix}{name}: expected a mapping with a 'name' key")
+                raise ConfigError(f"{prefix}{name}: expected a mapping with a 'name' key"
+                                  + (" or a 'preset' key" if "preset" in field.metadata else ""))
             kwargs[name] = from_dict(choose_by(value["name"]), value, f"{prefix}{name}")
         else:
             kwargs[name] = _convert(value, hints[name], f"{prefix}{name}")
@@ -141,6 +151,14 @@ def from_dict(cls: type, data: dict, path: str = "") -> Any:
         except ValueError as err:
             raise ConfigError(f"{prefix.rstrip('.') or 'config'}: {err}") from err
     return obj
+
+
+def deep_merge(base: dict, over: dict) -> dict:
+    """``base`` with ``over``'s keys set, recursing into mappings present in both."""
+    out = dict(base)
+    for key, value in over.items():
+        out[key] = deep_merge(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+    return out
 
 
 def to_dict(obj: Any) -> Any:

@@ -6,6 +6,10 @@
     data: {name: moving_mnist, ...}                      # any registered data set's fields
     optim: {lr: 0.001, ...}
     trainer: {max_steps: 2000, batch_size: 16, accelerator: auto, devices: 1, precision: 32-true, ...}
+    stages: {top_prior: {batch_size: 32, lr: 0.001, max_minutes: 35}, ...}   # staged models: per-stage settings
+
+``model`` may name a preset instead of a model (``model: {preset: video_vqvae_mmnist, context_frames: 4}``): the
+preset's config with the keys beside it overriding (``models/presets.py``).
 
 ``vidpred train CONFIG.yaml a.b=c ...`` loads it with overrides; the resolved config is saved in the run folder.
 """
@@ -17,7 +21,7 @@ from typing import Literal
 from vidpred.config import load as load_config
 from vidpred.data.base import DataConfig
 from vidpred.models.base import ModelConfig
-from vidpred.registry import dataset_spec, model_spec
+from vidpred.registry import dataset_spec, model_spec, preset
 
 
 @dataclass
@@ -51,17 +55,39 @@ class TrainerConfig:
 
 
 @dataclass
+class StageSettings:
+    """How one stage of a staged model trains; every field left null takes the experiment's ``trainer`` / ``optim``
+    value. ``train_clips`` / ``test_clips``: how many clips the "codes" stage encodes."""
+    batch_size: int | None = None
+    max_steps: int | None = None
+    max_minutes: float | None = None
+    lr: float | None = None
+    checkpoint_every: int | None = None
+    sample_every: int | None = None
+    precision: str | None = None
+    train_clips: int = 10000
+    test_clips: int = 1000
+
+
+@dataclass
 class ExperimentConfig:
     name: str
     # any registered model's config: a ModelConfig, or a pipeline stage's config with channels, image_size, clip_frames
-    model: ModelConfig = field(metadata={"choose_by": lambda name: model_spec(name).config_cls})
+    model: ModelConfig = field(metadata={"choose_by": lambda name: model_spec(name).config_cls, "preset": preset})
     data: DataConfig = field(metadata={"choose_by": lambda name: dataset_spec(name).config_cls})
     seed: int = 0
     runs_dir: str = "runs"
     optim: OptimConfig = field(default_factory=OptimConfig)
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
+    stages: dict[str, StageSettings] = field(default_factory=dict)
 
     def validate(self) -> None:
+        pipeline = getattr(model_spec(self.model.name).build, "pipeline", None)
+        known = pipeline.stage_names if pipeline else ()
+        unknown = sorted(set(self.stages) - set(known))
+        if unknown:
+            raise ValueError(f"stages: {', '.join(unknown)} is not a stage of {self.model.name} "
+                             f"({', '.join(known) if known else 'it trains in one stage'})")
         needed = self.model.clip_frames
         if self.data.num_frames < needed:
             parts = (f"{self.model.num_context} + {self.model.num_predicted} = "

@@ -38,9 +38,31 @@ def set_rng_state(state: dict) -> None:
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
-class PredictorModule(L.LightningModule):
-    """Wraps any registered model with ``loss(batch) -> LossOutput`` (a predictor, or a pipeline stage such as a
-    tokenizer): optimises ``total``, logs every part, guards against NaN."""
+def optimizer_and_scheduler(parameters, cfg: ExperimentConfig):
+    """The experiment's optimizer over ``parameters`` (fused Adam where the device has it: CPU and CUDA) and its
+    per-step learning-rate schedule (warm-up, then constant or cosine)."""
+    o = cfg.optim
+    optimizer_cls = torch.optim.AdamW if o.optimizer == "adamw" else torch.optim.Adam
+    params = [p for p in parameters if p.requires_grad]
+    fused = all(p.device.type in ("cpu", "cuda") and p.is_floating_point() for p in params)
+    optimizer = optimizer_cls(params, lr=o.lr, betas=tuple(o.betas), weight_decay=o.weight_decay,
+                              fused=fused or None)
+    total = max(cfg.trainer.max_steps, 1)
+
+    def factor(step: int) -> float:
+        if o.warmup_steps and step < o.warmup_steps:
+            return (step + 1) / o.warmup_steps
+        if o.scheduler == "cosine":
+            progress = min(1.0, (step - o.warmup_steps) / max(1, total - o.warmup_steps))
+            return 0.5 * (1 + math.cos(math.pi * progress))
+        return 1.0
+
+    return optimizer, torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+
+
+class TrainingModule(L.LightningModule):
+    """What every kind of training shares: the model, the loader position and random states in checkpoints, the
+    guard against non-finite losses, logging, and validation on ``model.loss``."""
 
     def __init__(self, model: Predictor | torch.nn.Module, cfg: ExperimentConfig):
         super().__init__()
@@ -49,47 +71,28 @@ class PredictorModule(L.LightningModule):
         self.resumed_at = 0  # batches_trained when this session started (after a restart: the checkpoint's)
         self.non_finite: str | None = None
 
-    def training_step(self, batch: torch.Tensor, batch_idx: int):
-        out = self.model.loss(batch)
-        self.batches_trained += 1
-        if not torch.isfinite(out.total):
-            # Skip this update and stop: the weights are still the last finite ones, no checkpoint is written.
-            self.non_finite = (f"the training loss became {out.total.item()} at step {self.global_step + 1}; "
-                               "the run stopped and kept its last good checkpoint")
-            self.trainer.should_stop = True
-            return None
-        self.log("train/loss", out.total, prog_bar=True, sync_dist=False)
+    def trainer_settings(self) -> dict:
+        """Keyword arguments this kind of training needs from Lightning's Trainer."""
+        return {}
+
+    def check_finite(self, out) -> bool:
+        """False (and stop, keeping the last good weights and checkpoint) when ``out.total`` is NaN or infinite."""
+        if torch.isfinite(out.total):
+            return True
+        self.non_finite = (f"the training loss became {out.total.item()} at step {self.global_step + 1}; "
+                           "the run stopped and kept its last good checkpoint")
+        self.trainer.should_stop = True
+        return False
+
+    def log_parts(self, prefix: str, out, **kwargs) -> None:
+        self.log(f"{prefix}/loss", out.total, **kwargs)
         for name, value in out.parts.items():
-            self.log(f"train/{name}", value)
-        return out.total
+            self.log(f"{prefix}/{name}", value, **({"sync_dist": True} if kwargs.get("sync_dist") else {}))
 
     def validation_step(self, batch: torch.Tensor, batch_idx: int):
         with torch.random.fork_rng(devices=[]):  # validation must not move the training random stream
             out = self.model.loss(batch)
-        self.log("val/loss", out.total, sync_dist=True)
-        for name, value in out.parts.items():
-            self.log(f"val/{name}", value, sync_dist=True)
-
-    def configure_optimizers(self):
-        o = self.cfg.optim
-        optimizer_cls = torch.optim.AdamW if o.optimizer == "adamw" else torch.optim.Adam
-        params = [p for p in self.model.parameters() if p.requires_grad]
-        # the fused (one kernel for all parameters) Adam where the device has it: CPU and CUDA
-        fused = all(p.device.type in ("cpu", "cuda") and p.is_floating_point() for p in params)
-        optimizer = optimizer_cls(params, lr=o.lr, betas=tuple(o.betas), weight_decay=o.weight_decay,
-                                  fused=fused or None)
-        total = max(self.cfg.trainer.max_steps, 1)
-
-        def factor(step: int) -> float:
-            if o.warmup_steps and step < o.warmup_steps:
-                return (step + 1) / o.warmup_steps
-            if o.scheduler == "cosine":
-                progress = min(1.0, (step - o.warmup_steps) / max(1, total - o.warmup_steps))
-                return 0.5 * (1 + math.cos(math.pi * progress))
-            return 1.0
-
-        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
-        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
+        self.log_parts("val", out, sync_dist=True)
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         checkpoint["vidpred"] = {"batches_trained": self.batches_trained, "rng": rng_state()}
@@ -100,11 +103,31 @@ class PredictorModule(L.LightningModule):
         set_rng_state(state["rng"])
 
 
+class PredictorModule(TrainingModule):
+    """Training kind "loss": any model with ``loss(batch) -> LossOutput`` (a predictor, or a pipeline stage such as
+    a tokenizer or a prior): one optimizer on ``total``; gradient clipping by Lightning."""
+
+    def trainer_settings(self) -> dict:
+        return {"gradient_clip_val": self.cfg.optim.grad_clip}
+
+    def training_step(self, batch: torch.Tensor, batch_idx: int):
+        out = self.model.loss(batch)
+        self.batches_trained += 1
+        if not self.check_finite(out):
+            return None  # skip this update: the weights are still the last finite ones
+        self.log_parts("train", out, prog_bar=True)
+        return out.total
+
+    def configure_optimizers(self):
+        optimizer, scheduler = optimizer_and_scheduler(self.model.parameters(), self.cfg)
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
+
+
 class ClipDataModule(L.LightningDataModule):
     """Training batches from the resumable loader; validation batches from the start of the test split.
     ``datasets`` ({"train", "test"}) replaces the experiment's data set (a prior stage trains on code arrays)."""
 
-    def __init__(self, cfg: ExperimentConfig, module: PredictorModule, datasets: dict | None = None):
+    def __init__(self, cfg: ExperimentConfig, module: TrainingModule, datasets: dict | None = None):
         super().__init__()
         self.cfg, self.module = cfg, module
         self._train = self._test = None

@@ -15,27 +15,16 @@ for bit on CPU with ``trainer.deterministic=true``).
 """
 from __future__ import annotations
 
-import hashlib
-import json
-import resource
 import shutil
 import sys
-import time
-import warnings
 from pathlib import Path
 
 import yaml
 
 from vidpred.config import ConfigError, atomic_write_text, to_dict
-from vidpred.registry import Stage
 from vidpred.training.config import ExperimentConfig
-
-
-def stages_for(cfg: ExperimentConfig) -> list[Stage]:
-    from vidpred.registry import model_spec
-
-    spec = model_spec(cfg.model.name)
-    return spec.stages(cfg) if spec.stages else [Stage("train", train_predictor)]
+from vidpred.training.fit import train_predictor, weights_digest  # noqa: F401  (the one-run API, re-exported)
+from vidpred.training.stages import stages_for
 
 
 def run_folder(cfg: ExperimentConfig) -> Path:
@@ -66,77 +55,3 @@ def train(cfg: ExperimentConfig, fresh: bool = False) -> Path:
     return folder
 
 
-def weights_digest(module) -> str:
-    digest = hashlib.sha256()
-    for name, tensor in sorted(module.state_dict().items()):
-        digest.update(name.encode())
-        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
-    return digest.hexdigest()
-
-
-def train_predictor(cfg: ExperimentConfig, folder: Path, resume: bool = True, model=None, publish: bool = True,
-                    datasets: dict | None = None):
-    """The single-stage pipeline: optimise the model's loss with Lightning, then publish its weights.
-    Returns the trained model (in memory). A stage of a longer pipeline passes its part of the model (``model``,
-    whose ``loss`` takes what ``datasets`` -- {"train": ..., "test": ...} -- yield) and publishes it itself."""
-    import lightning as L
-    import torch
-    from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
-
-    from vidpred.models.io import build_model, save_model
-    from vidpred.training.callbacks import LAST_CHECKPOINT, AtomicCheckpoint, LogLines, SampleGrids, TimeBudget
-    from vidpred.training.module import ClipDataModule, NonFiniteLoss, PredictorModule
-
-    t = cfg.trainer
-    L.seed_everything(cfg.seed, workers=True, verbose=False)
-    if model is None:
-        model = build_model(cfg.model)
-    count = sum(p.numel() for p in model.parameters())
-    print(f"vidpred: training {cfg.model.name if publish else type(model).__name__} ({count:,} parameters) "
-          f"into {folder}", file=sys.stderr)
-    module = PredictorModule(model, cfg)
-    data = ClipDataModule(cfg, module, datasets)
-    checkpoints = folder / "checkpoints"
-    checkpoints.mkdir(parents=True, exist_ok=True)
-    callbacks = [AtomicCheckpoint(checkpoints, t.checkpoint_every), LogLines(max(1, 10 * t.log_every))]
-    if t.sample_every:
-        callbacks.append(SampleGrids(folder / "samples", t.sample_every))
-    if t.max_minutes:
-        callbacks.append(TimeBudget(t.max_minutes))
-    loggers = [CSVLogger(folder, name="logs", version="csv"), TensorBoardLogger(folder, name="logs", version="tensorboard")]
-    trainer = L.Trainer(
-        accelerator=t.accelerator, devices=t.devices, num_nodes=t.num_nodes, strategy=t.strategy,
-        precision=t.precision, max_steps=t.max_steps, max_epochs=1,  # one pass of the loader is the whole run
-        deterministic=t.deterministic,
-        callbacks=callbacks, logger=loggers, enable_checkpointing=False, use_distributed_sampler=False,
-        num_sanity_val_steps=0, log_every_n_steps=t.log_every, gradient_clip_val=cfg.optim.grad_clip,
-        val_check_interval=t.val_every or None, check_val_every_n_epoch=None if t.val_every else 1,
-        limit_val_batches=t.val_batches if t.val_every else 0, default_root_dir=folder,
-        enable_model_summary=False)
-    last = checkpoints / LAST_CHECKPOINT
-    ckpt_path = str(last) if resume and last.is_file() else None
-    if ckpt_path:
-        print(f"vidpred: resuming {cfg.name} from {last}", file=sys.stderr)
-    started = time.perf_counter()
-    with warnings.catch_warnings():
-        # The loader resumes mid-pass by itself (training/loader.py); Lightning cannot know that.
-        warnings.filterwarnings("ignore", message=".*resuming from a checkpoint that ended before the epoch ended.*")
-        trainer.fit(module, datamodule=data, ckpt_path=ckpt_path, weights_only=True)
-    if module.non_finite:
-        raise NonFiniteLoss(f"{cfg.name}: {module.non_finite} ({last})")
-    atomic_write_text(folder / "logs" / f"weights_digest_rank{trainer.global_rank}.txt", weights_digest(model) + "\n")
-    if trainer.is_global_zero:
-        if publish:
-            save_model(model, folder, config=to_dict(cfg))
-        seconds = time.perf_counter() - started
-        steps = trainer.global_step
-        summary = {"steps": steps, "parameters": count, "seconds_this_session": round(seconds, 1),
-                   "steps_per_second_this_session": round((module.batches_trained - module.resumed_at) / max(seconds, 1e-9), 3),
-                   "peak_memory_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-                   "batch_size": t.batch_size, "devices": trainer.world_size, "accelerator": type(trainer.accelerator).__name__}
-        if torch.cuda.is_available():
-            summary["peak_cuda_memory_mib"] = round(torch.cuda.max_memory_allocated() / 2**20, 1)
-        atomic_write_text(folder / "logs" / "run_summary.json", json.dumps(summary, indent=2))
-        print(f"vidpred: {steps} steps; {summary['steps_per_second_this_session']} steps/s this session; "
-              f"peak memory {summary['peak_memory_mib']} MiB", file=sys.stderr)
-    return model
