@@ -8,7 +8,7 @@ on the same fixed batches, once in float32 and once under ``torch.autocast(bfloa
 ``bf16-mixed`` does), and reports the median step time after 3 warm-up steps and the mean loss of the last 10
 steps. The tokenizer trains on Moving MNIST clips; the priors on the codes of those clips under the committed
 tokenizer (``pretrained/mmnist_video_vqvae``) when it is there, else under the fresh tokenizer. Batches are the
-presets' (tokenizer 16 clips, top prior 32, bottom prior 16). Threads: torch's default (2 on this machine).
+Moving MNIST config's (configs/mmnist/video_vqvae.yaml: tokenizer 16 clips, top prior 32, bottom prior 16). Threads: torch's default (2 on this machine).
 """
 from __future__ import annotations
 
@@ -60,12 +60,11 @@ def main() -> None:
     args = parser.parse_args()
 
     from vidpred.models.presets import video_vqvae_mmnist
-    from vidpred.models.video_vqvae import VideoVQVAE
-    from vidpred.models.vq_priors import BottomPrior, TopPrior
+    from vidpred.models.video_vqvae import BottomPrior, TopPrior, VideoVQVAE
 
     cfg = video_vqvae_mmnist()
-    video = clips(4 * 32, cfg.num_frames)
-    tokenizer = VideoVQVAE(cfg).eval()
+    video = clips(4 * 32, cfg.tokenizer.num_frames)
+    tokenizer = VideoVQVAE(cfg.tokenizer).eval()
     if (PRETRAINED / "model.safetensors").is_file():
         from safetensors.torch import load_file
 
@@ -73,18 +72,17 @@ def main() -> None:
         tokenizer.load_state_dict({k[len("tokenizer."):]: v.float() for k, v in state.items()
                                    if k.startswith("tokenizer.")})
     ct, cb = cfg.context_steps
-    with torch.no_grad():
-        top, bottom = tokenizer.encode(video)
-        context_top, context_bottom = tokenizer.encode(video[:, :cfg.context_frames])
-    codes = {"top": torch.cat([context_top, top[:, ct:]], 1), "bottom": torch.cat([context_bottom, bottom[:, cb:]], 1)}
+    whole, context = tokenizer.encode(video), tokenizer.encode(video[:, :cfg.context_frames])
+    codes = {"top": torch.cat([context["top"], whole["top"][:, ct:]], 1),
+             "bottom": torch.cat([context["bottom"], whole["bottom"][:, cb:]], 1)}
 
     def code_batches(size):
         return [{k: v[i:i + size] for k, v in codes.items()} for i in range(0, len(video), size)]
 
     parts = {
-        "tokenizer": (lambda: VideoVQVAE(cfg), [video[i:i + 16] for i in range(0, len(video), 16)]),
-        "top_prior": (lambda: TopPrior(cfg), code_batches(cfg.top_prior.train.batch_size)),
-        "bottom_prior": (lambda: BottomPrior(cfg), code_batches(cfg.bottom_prior.train.batch_size)),
+        "tokenizer": (lambda: VideoVQVAE(cfg.tokenizer), [video[i:i + 16] for i in range(0, len(video), 16)]),
+        "top_prior": (lambda: TopPrior(cfg), code_batches(32)),
+        "bottom_prior": (lambda: BottomPrior(cfg), code_batches(16)),
     }
     results = {}
     for name, (make, batches) in parts.items():

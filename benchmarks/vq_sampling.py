@@ -32,9 +32,10 @@ def moving_mnist(folder: str | None, batch: int, repeats: int) -> dict:
     from vidpred.models.presets import video_vqvae_mmnist
 
     model = load_model(folder) if folder else build_model(video_vqvae_mmnist())
-    model.stages_trained.fill_(4)
+    model.stages_trained.fill_(model.pipeline.num_stages)
     model.eval()
     cfg = model.config
+    top_shape, bottom_shape = cfg.tokenizer.top_shape, cfg.tokenizer.bottom_shape
     context = torch.rand(batch, cfg.context_frames, cfg.channels, cfg.image_size, cfg.image_size)
     horizon = cfg.num_predicted
     timings, outputs = {}, {}
@@ -47,15 +48,15 @@ def moving_mnist(folder: str | None, batch: int, repeats: int) -> dict:
         timings[cached] = min(runs)
     same = bool(torch.equal(outputs[True], outputs[False]))
     return {"model": folder or "video_vqvae_mmnist preset (fresh weights)", "batch": batch, "horizon": horizon,
-            "positions_per_clip": (cfg.top_shape[0] - cfg.context_steps[0]) * cfg.top_shape[1] * cfg.top_shape[2]
-            + (cfg.bottom_shape[0] - cfg.context_steps[1]) * cfg.bottom_shape[1] * cfg.bottom_shape[2],
+            "positions_per_clip": (top_shape[0] - cfg.context_steps[0]) * top_shape[1] * top_shape[2]
+            + (bottom_shape[0] - cfg.context_steps[1]) * bottom_shape[1] * bottom_shape[2],
             "cached_seconds_per_clip": timings[True] / batch, "naive_seconds_per_clip": timings[False] / batch,
             "speedup": timings[False] / timings[True], "same_frames": same}
 
 
 def kinetics_top_step() -> dict:
     from vidpred.models.presets import walker_kinetics_256
-    from vidpred.models.vq_priors import TopPrior
+    from vidpred.models.video_vqvae import TopPrior
 
     cfg = walker_kinetics_256()
     prior = TopPrior(cfg).eval()
@@ -69,7 +70,7 @@ def kinetics_top_step() -> dict:
         pixelcnn(codes, cond)
         naive = time.perf_counter() - started
         cache = {"batch": 1}
-        positions = pixelcnn.grid[2]  # one whole row: 32 positions and the row's one vertical-stack pass
+        positions = pixelcnn.grid[2]  # one whole row: 32 positions, the row's vertical pass, the step's past pass
         started = time.perf_counter()
         for index in range(positions):
             pixelcnn._step(cache, index, cond)

@@ -141,17 +141,21 @@ def test_video_vqvae_pipeline_trains_all_stages_then_predicts(tmp_path, capsys):
     from vidpred.models.io import load_model
 
     tiny_prior = {"hidden": 8, "layers": 2, "heads": 2, "attention_every": 2, "embed": 4, "cond_hidden": 8,
-                  "cond_residual": 4, "cond_blocks": 1, "train": {"max_steps": 2, "batch_size": 2,
-                                                                  "checkpoint_every": 2}}
+                  "cond_residual": 4, "cond_blocks": 1}
     config = tmp_path / "vq.yaml"
     config.write_text(yaml.safe_dump({
         "name": "vq", "runs_dir": str(tmp_path / "runs"),
-        "model": {"name": "video_vqvae", "image_size": 32, "num_frames": 8, "hidden": 16, "residual": 8,
-                  "num_codes": 32, "code_dim": 8, "context_frames": 4, "train_clips": 6, "test_clips": 4,
-                  "top_prior": {**tiny_prior, "cond_reduced": 8},
-                  "bottom_prior": {**tiny_prior, "kernel": 3, "past_window": 2}},
+        "model": {"preset": "video_vqvae_tiny",  # the preset, with the keys beside it overriding
+                  "tokenizer": {"num_frames": 8, "hidden": 16, "residual": 8, "num_codes": 32},
+                  "top_prior": {**tiny_prior, "cond_reduced": 8}, "bottom_prior": {**tiny_prior, "kernel": 3}},
         "data": {"name": "moving_mnist", "num_test": 6, "image_size": 32, "num_frames": 10},
-        "trainer": {"max_steps": 2, "batch_size": 2, "sample_every": 2, "checkpoint_every": 2}}))
+        "trainer": {"max_steps": 2, "batch_size": 2, "sample_every": 2, "checkpoint_every": 2},
+        "stages": {"codes": {"train_clips": 6, "test_clips": 4}, "top_prior": {"batch_size": 3}}}))
+    assert main(["train", str(config), "--print-config"]) == 0
+    printed = yaml.safe_load(capsys.readouterr().out)
+    assert printed["model"]["name"] == "video_vqvae" and printed["model"]["tokenizer"]["num_frames"] == 8
+    assert printed["model"]["bottom_prior"]["past_window"] == 2  # from the preset
+    assert printed["stages"]["top_prior"]["batch_size"] == 3 and printed["stages"]["top_prior"]["lr"] is None
     assert main(["train", str(config)]) == 0
     run = tmp_path / "runs" / "vq"
     for stage in ("tokenizer", "codes", "top_prior", "bottom_prior"):

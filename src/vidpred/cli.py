@@ -3,7 +3,8 @@
     vidpred data list
     vidpred data prepare NAME [--root PATH] --out DIR [key=value ...]
     vidpred data show NAME [--root PATH] [--split test] [--n 8] [--context K] --out grid.gif [key=value ...]
-    vidpred train CONFIG.yaml [--fresh] [key=value ...]
+    vidpred models
+    vidpred train CONFIG.yaml [--fresh] [--print-config] [key=value ...]
     vidpred predict RUN_DIR_OR_MODEL --input VIDEO|FRAMES_DIR|data:NAME[:INDEX] --out grid.mp4 [...]
     vidpred evaluate --model RUN_DIR_OR_MODEL --protocol P --out DIR [...]
     vidpred report DIR1 DIR2 ... --out DIR
@@ -107,14 +108,14 @@ def cmd_data_show(args) -> None:
 
 def _predictor(name_or_folder: str, device: str, **fields):
     """A predictor from a run folder or a registered name (built with ``fields``). A pipeline whose training
-    stages are not all finished refuses to predict with a sentence (``models/vq_priors.py``)."""
+    stages are not all finished refuses to predict with a sentence (its ``_predict``)."""
     from vidpred.models.io import resolve_model
     from vidpred.registry import model_spec
 
     if Path(name_or_folder).is_dir():
         return resolve_model(name_or_folder, device)
     spec = model_spec(name_or_folder)
-    if spec.stages:
+    if getattr(spec.build, "pipeline", None):
         raise ConfigError(f"{name_or_folder} trains in stages and cannot predict untrained; give the folder of a "
                           f"trained run (`vidpred train`) or of a pretrained pipeline (pretrained/)")
     return resolve_model(name_or_folder, device, **fields)
@@ -122,7 +123,7 @@ def _predictor(name_or_folder: str, device: str, **fields):
 
 def cmd_evaluate(args) -> None:
     from vidpred.eval.protocol import EvalSettings, evaluate, get_protocol
-    from vidpred.eval.report import write_results
+    from vidpred.eval.report import BASELINES, BASELINES_DIR, compare, write_results
 
     protocol = get_protocol(args.protocol)
     data_overrides = _data_fields(args.overrides, args.root, args.cache)
@@ -136,6 +137,13 @@ def cmd_evaluate(args) -> None:
     evaluation = evaluate(model, protocol, settings, model_label=args.model)
     report = write_results(evaluation, args.out)
     results = evaluation["results"]
+    baselines = {}
+    if args.model not in BASELINES:  # the same sequences for blank and copy-last, so every comparison shows them
+        for name in BASELINES:
+            baseline = evaluate(_predictor(name, args.device), protocol, settings, model_label=name)
+            write_results(baseline, Path(args.out) / BASELINES_DIR / name)
+            baselines[name] = baseline["results"]
+        report = compare([args.out], Path(args.out) / "comparison")
     console = _console()
     console.print(f"[bold]{args.model}[/bold] on {protocol.name}: {results['n_sequences']} sequences x "
                   f"{results['n_samples']} sample(s), {results['seconds']} s", highlight=False)
@@ -147,6 +155,9 @@ def cmd_evaluate(args) -> None:
         console.print(f"  {'fvd':>14}: {results['fvd']:.2f}", highlight=False)
     for metric, why in results["unavailable"].items():
         console.print(f"  [yellow]{metric} not computed[/yellow]: {why}", highlight=False)
+    for name, r in baselines.items():
+        console.print(f"  baseline {name}: " + ", ".join(f"{metric} {entry['best']['mean']:.4f}"
+                                                          for metric, entry in r["metrics"].items()), highlight=False)
     console.print(f"wrote {report}", highlight=False)
 
 
@@ -156,11 +167,36 @@ def cmd_report(args) -> None:
     print(f"wrote {compare(args.folders, args.out)}")
 
 
+def cmd_models(args) -> None:
+    from vidpred.models.catalogue import catalogue
+
+    console = _console()
+    entries = catalogue()
+    console.print("[bold]vidpred models[/bold] (`vidpred train` a config naming one, or `model: {preset: NAME}`)\n")
+    for model in entries["models"]:
+        console.print(f"[bold]{model['name']}[/bold]  ({model['training']})", highlight=False)
+        console.print(f"    {model['description']}", highlight=False)
+        for preset in model["presets"]:
+            console.print(f"    preset [bold]{preset['name']}[/bold]: {preset['parameters']:,} parameters", highlight=False)
+    console.print("\n[bold]pretrained folders[/bold] (`vidpred predict FOLDER ...`)")
+    for folder in entries["pretrained"]:
+        console.print(f"[bold]{folder['path']}[/bold]  {folder['model']}, {folder['megabytes']} MB", highlight=False)
+        for protocol, metrics in folder["metrics"].items():
+            console.print(f"    {protocol}: " + ", ".join(f"{k} {v:.4g}" for k, v in metrics.items()), highlight=False)
+
+
 def cmd_train(args) -> None:
+    import yaml
+
+    from vidpred.config import to_dict
     from vidpred.training.config import load_experiment
-    from vidpred.training.runner import train
 
     cfg = load_experiment(args.config, args.overrides)
+    if args.print_config:
+        print(yaml.safe_dump(to_dict(cfg), sort_keys=False), end="")
+        return
+    from vidpred.training.runner import train
+
     folder = train(cfg, fresh=args.fresh)
     print(f"trained {cfg.name}: weights in {folder / 'model.safetensors'}")
 
@@ -187,16 +223,15 @@ def cmd_predict(args) -> None:
 
 
 def _tokenizer(run: str, device: str):
-    """The trained tokenizer of a Video VQ-VAE run folder."""
+    """The trained tokenizer of a run folder of any staged VQ model (``models/tokenizer.py`` protocol)."""
     from vidpred.models.io import load_model
-    from vidpred.models.vq_priors import VideoVQPredictor
 
     model = load_model(run, device)
-    if not isinstance(model, VideoVQPredictor):
-        raise ConfigError(f"{run} holds a {model.config.name} model, not a Video VQ-VAE pipeline (video_vqvae)")
+    if model.pipeline is None:
+        raise ConfigError(f"{run} holds a {model.config.name} model, which has no tokenizer")
     if int(model.stages_trained) < 1:
         raise ConfigError(f"the tokenizer of {run} has not finished training")
-    return model.tokenizer
+    return getattr(model, model.pipeline.tokenizer)
 
 
 def cmd_reconstruct(args) -> None:
@@ -206,10 +241,10 @@ def cmd_reconstruct(args) -> None:
     tokenizer = _tokenizer(args.run, args.device)
     dataset = build_dataset(_data_config(args.data, args.root, args.overrides, args.cache), "test")
     result = reconstruction_report(tokenizer, dataset, args.out, count=args.clips, device=args.device)
-    m, b = result["metrics"], result["bit_budget"]
+    m, b, first = result["metrics"], result["bit_budget"], tokenizer.levels[0]
     print(f"{result['clips']} test clips: PSNR {m['psnr']['mean']:.2f} ± {m['psnr']['ci95']:.2f} dB, "
           f"SSIM {m['ssim']['mean']:.4f}, SSIM (uniform7) {m['ssim_uniform7']['mean']:.4f}; "
-          f"top level only: PSNR {m['psnr_top_only']['mean']:.2f} dB")
+          f"{first} level only: PSNR {m[f'psnr_{first}_only']['mean']:.2f} dB")
     for level, c in result["codes"].items():
         print(f"  {level} codes: {c['used']}/{c['of']} used, perplexity {c['perplexity']:.1f}")
     print(f"  bit budget: {b['latent_bits']:.0f} latent bits / {b['pixel_bits']} pixel bits = {100 * b['ratio']:.2f}% "
@@ -228,8 +263,8 @@ def cmd_encode(args) -> None:
         count = args.train_clips if split == "train" else None
         info = encode_dataset(tokenizer, dataset, args.out, split, count=count, device=args.device,
                               context_frames=args.context_frames)
-        print(f"{split}: {info['clips']} clips -> {args.out}/{split}_top.npy {info['top_shape']}, "
-              f"{split}_bottom.npy {info['bottom_shape']}")
+        print(f"{split}: {info['clips']} clips -> " + ", ".join(
+            f"{args.out}/{split}_{level}.npy {shape}" for level, shape in info["shapes"].items()))
 
 
 def cmd_demo(args) -> None:
@@ -287,7 +322,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = verbs.add_parser(
         "train", help="train a model from a YAML config (resumes a killed run)", epilog=EPILOG.replace(
             "num_digits=1 image_size=128", "trainer.max_steps=500 data.num_digits=1"),
-        usage="vidpred train CONFIG.yaml [--fresh] [key=value ...]",
+        usage="vidpred train CONFIG.yaml [--fresh] [--print-config] [key=value ...]",
         description="Train the model a config describes into runs/<name>/. Running the same command again resumes "
                     "from the last checkpoint (optimizer, scheduler, step, data position, random state); finished "
                     "stages are skipped. Scale with trainer.devices, trainer.num_nodes, trainer.strategy=ddp and "
@@ -295,7 +330,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("config", help="YAML config (see configs/)")
     p.add_argument("--resume", action="store_true", help="continue from the last checkpoint (the default)")
     p.add_argument("--fresh", action="store_true", help="delete the run folder and start over")
+    p.add_argument("--print-config", action="store_true",
+                   help="print the resolved config (every key, presets expanded) and exit without training")
     p.set_defaults(func=cmd_train, takes_overrides=True)
+
+    p = verbs.add_parser("models", help="registered models, their presets and the pretrained folders",
+                         description="List the registered models with their kind of training, their named presets "
+                                     "with parameter counts, and the pretrained folders with their recorded metrics.")
+    p.set_defaults(func=cmd_models)
 
     p = verbs.add_parser(
         "predict", help="predict the future of a video with a trained model",
@@ -328,9 +370,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = verbs.add_parser(
         "reconstruct", help="reconstruction quality, code usage and bit budget of a trained tokenizer",
         epilog=EPILOG, usage="vidpred reconstruct RUN_DIR --data NAME --out DIR [options] [key=value ...]",
-        description="Encode and decode test clips with a trained Video VQ-VAE tokenizer: a grid (original | "
+        description="Encode and decode test clips with the trained tokenizer of a staged VQ model: a grid (original | "
                     "reconstruction | top level only), PSNR/SSIM, a code-usage histogram and the bit budget.")
-    p.add_argument("run", help="a video_vqvae run folder whose tokenizer stage is finished")
+    p.add_argument("run", help="a run folder of a staged VQ model (e.g. video_vqvae) whose tokenizer stage is finished")
     p.add_argument("--data", required=True, help="data set name")
     _add_data_source(p)
     p.add_argument("--clips", type=int, default=256, help="test clips to reconstruct (default 256)")
@@ -343,7 +385,7 @@ def build_parser() -> argparse.ArgumentParser:
         usage="vidpred encode RUN_DIR --data NAME --out DIR [--splits train,test] [key=value ...]",
         description="Encode every clip of the chosen splits with a trained tokenizer into uint16 code arrays "
                     "({split}_top.npy, {split}_bottom.npy) with an index of the clips they came from.")
-    p.add_argument("run", help="a video_vqvae run folder whose tokenizer stage is finished")
+    p.add_argument("run", help="a run folder of a staged VQ model (e.g. video_vqvae) whose tokenizer stage is finished")
     p.add_argument("--data", required=True, help="data set name")
     _add_data_source(p)
     p.add_argument("--splits", default="train,test", help="comma-separated splits (default train,test)")

@@ -3,12 +3,13 @@
 It loads the committed pipeline ``pretrained/mmnist_video_vqvae`` (tokenizer, top prior and bottom prior,
 trained on a 2-core CPU; see docs/RESULTS.md), takes the first ``sequences`` clips of the fixed Moving MNIST
 test set (never seen in training) under the mmnist-10-10 protocol (10 context frames, 10 to predict), draws 3
-samples per clip, and scores them against the copy-last baseline. It writes to ``out``:
+samples per clip, and scores them against the copy-last and blank baselines. It writes to ``out``:
 
 - ``predictions.gif`` / ``.png``: per clip a ground-truth row and one row per sample (green context, blue
   ground truth, red prediction);
 - ``report.html``: both models side by side (best-of-N metrics with 95% intervals and per-frame curves);
-  ``video_vqvae/`` and ``copy_last/`` hold each evaluation's own report, metrics.json and per_frame.csv;
+  ``video_vqvae/``, ``copy_last/`` and ``blank/`` hold each evaluation's own report, metrics.json and
+  per_frame.csv;
 - ``summary.md`` / ``summary.json``: the numbers and the time taken.
 """
 from __future__ import annotations
@@ -58,7 +59,8 @@ def run_demo(out: Path, model_dir: Path = PRETRAINED, sequences: int = 16, sampl
                             data_overrides={"num_test": num_test})
     print(f"vidpred demo: {model_dir.name} predicts {sequences} Moving MNIST test clips, {samples} samples each")
     folders = {}
-    for label, predictor in (("video_vqvae", model), ("copy_last", build_model("copy_last"))):
+    for label, predictor in (("video_vqvae", model), ("copy_last", build_model("copy_last")),
+                             ("blank", build_model("blank"))):
         write_results(evaluate(predictor, protocol, settings, model_label=label), out / label)
         folders[label] = out / label
     compare(list(folders.values()), out)
@@ -75,13 +77,14 @@ def run_demo(out: Path, model_dir: Path = PRETRAINED, sequences: int = 16, sampl
     lines = ["# vidpred demo", "",
              f"The pretrained Video VQ-VAE (`{model_dir.name}`) predicted the first {sequences} clips of the fixed "
              f"Moving MNIST test set ({protocol.name}: {protocol.context} context frames, {protocol.horizon} "
-             f"predicted), {samples} samples per clip; best of {samples} per clip against copy-last:", "",
+             f"predicted), {samples} samples per clip; best of {samples} per clip against the copy-last and blank (black "
+             "frames) baselines -- a model predicts only when it beats both:", "",
              "| model | " + " | ".join(results["video_vqvae"]["metrics"]) + " |",
              "|---|" + "---|" * len(results["video_vqvae"]["metrics"])]
     for label, entry in summary["metrics"].items():
         lines.append(f"| {label} | " + " | ".join(f"{v['best']:.4g} ± {v['ci95']:.2g}" for v in entry.values()) + " |")
     lines += ["", "Files: `predictions.gif` (per clip: ground truth, then each sample), `report.html` (comparison), "
-              "`video_vqvae/report.html`, `copy_last/report.html`.", "",
+              "`video_vqvae/report.html`, `copy_last/report.html`, `blank/report.html`.", "",
               f"Total time: {summary['seconds_total']} s."]
     atomic_write_text(out / "summary.md", "\n".join(lines) + "\n")
     print("\n".join(lines))

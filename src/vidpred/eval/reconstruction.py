@@ -1,8 +1,9 @@
 """``vidpred reconstruct``: how well a tokenizer reconstructs a data set, and what its codes cost.
 
-Writes into ``out``: ``reconstructions.gif`` / ``.png`` (rows: original | reconstruction | top level only,
-the bottom masked), ``code_usage.png`` (histogram of code use per level), ``reconstruction.json`` (PSNR and
-both SSIMs with 95% intervals, code usage and perplexity per level, the bit budget).
+Works on any tokenizer through its protocol (``models/tokenizer.py``), for any number of levels. Writes into
+``out``: ``reconstructions.gif`` / ``.png`` (rows: original | reconstruction | the first (coarsest) level only),
+``code_usage.png`` (histogram of code use per level), ``reconstruction.json`` (PSNR and both SSIMs with 95%
+intervals, PSNR from the first level alone, code usage and perplexity per level, the bit budget).
 """
 from __future__ import annotations
 
@@ -52,32 +53,33 @@ def reconstruction_report(tokenizer, dataset, out: str | Path, count: int = 256,
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    cfg = tokenizer.config
+    frames, first = tokenizer.num_frames, tokenizer.levels[0]
     tokenizer = tokenizer.to(device).eval()
     indices = _clips(dataset, count)
-    scores = {"psnr": [], "ssim": [], "ssim_uniform7": [], "psnr_top_only": []}
-    counts = {"top": np.zeros(cfg.num_codes), "bottom": np.zeros(cfg.num_codes)}
+    first_only = f"psnr_{first}_only"
+    scores = {"psnr": [], "ssim": [], "ssim_uniform7": [], first_only: []}
+    counts = {level: np.zeros(k) for level, k in tokenizer.codebook_sizes.items()}
     examples = None
     with Progress(f"reconstructing {len(indices)} clips", len(indices)) as progress:
         for begin in range(0, len(indices), batch_size):
-            clips = torch.stack([dataset[i][:cfg.num_frames] for i in indices[begin:begin + batch_size]]).to(device)
-            if clips.shape[1] < cfg.num_frames:
-                raise ConfigError(f"clips have {clips.shape[1]} frames; the tokenizer takes {cfg.num_frames}")
-            top, bottom = tokenizer.encode(clips)
-            recon = tokenizer.decode_codes(top, bottom)
-            top_only = tokenizer.decode_codes(top)
+            clips = torch.stack([dataset[i][:frames] for i in indices[begin:begin + batch_size]]).to(device)
+            if clips.shape[1] < frames:
+                raise ConfigError(f"clips have {clips.shape[1]} frames; the tokenizer takes {frames}")
+            codes = tokenizer.encode(clips)
+            recon = tokenizer.decode(codes)
+            coarse = tokenizer.decode({first: codes[first]})
             for name, fn in (("psnr", psnr), ("ssim", ssim), ("ssim_uniform7", ssim_uniform7)):
                 scores[name].append(fn(recon, clips).mean(1).cpu().numpy())
-            scores["psnr_top_only"].append(psnr(top_only, clips).mean(1).cpu().numpy())
-            counts["top"] += np.bincount(top.flatten().cpu().numpy(), minlength=cfg.num_codes)
-            counts["bottom"] += np.bincount(bottom.flatten().cpu().numpy(), minlength=cfg.num_codes)
+            scores[first_only].append(psnr(coarse, clips).mean(1).cpu().numpy())
+            for level, c in codes.items():
+                counts[level] += np.bincount(c.flatten().cpu().numpy(), minlength=len(counts[level]))
             if examples is None:
-                examples = (clips[:4].cpu(), recon[:4].cpu(), top_only[:4].cpu())
+                examples = (clips[:4].cpu(), recon[:4].cpu(), coarse[:4].cpu())
             progress.advance(len(clips))
     rows = []
-    for original, recon, top_only in zip(*examples):
+    for original, recon, coarse in zip(*examples):
         rows += [GridRow(original, "original"), GridRow(recon, "reconstruction", predicted=True),
-                 GridRow(top_only, "top level only", predicted=True)]
+                 GridRow(coarse, f"{first} level only", predicted=True)]
     write_grid(out / "reconstructions.gif", rows, fps=4.0)
     write_grid(out / "reconstructions.png", rows)
     _usage_plot(counts, out / "code_usage.png")
@@ -88,7 +90,7 @@ def reconstruction_report(tokenizer, dataset, out: str | Path, count: int = 256,
     for level, values in counts.items():
         p = values / values.sum()
         entropy = -(p[p > 0] * np.log(p[p > 0])).sum()
-        result["codes"][level] = {"used": int((values > 0).sum()), "of": cfg.num_codes,
+        result["codes"][level] = {"used": int((values > 0).sum()), "of": len(values),
                                   "perplexity": float(math.exp(entropy))}
     atomic_write_text(out / "reconstruction.json", json.dumps(result, indent=2))
     return result

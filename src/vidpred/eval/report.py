@@ -205,10 +205,28 @@ def load_results(folder: str | Path) -> dict:
     return json.loads(path.read_text())
 
 
+# Every comparison shows these: a model counts as predicting only when it beats both (on Moving MNIST a black
+# frame scores SSIM (uniform 7x7) about 0.78 and MSE about 164, better than copy-last on both).
+BASELINES = ("blank", "copy_last")
+BASELINES_DIR = "baselines"
+
+
+def with_baselines(folders: list[str | Path]) -> list[Path]:
+    """``folders`` plus the baseline evaluations that ``vidpred evaluate`` wrote beside the first one
+    (``baselines/<name>``), for the baselines not already among them."""
+    folders = [Path(f) for f in folders]
+    present = {load_results(f)["model"] for f in folders}
+    extra = [folders[0] / BASELINES_DIR / name for name in BASELINES
+             if name not in present and (folders[0] / BASELINES_DIR / name / "metrics.json").is_file()]
+    return folders + extra
+
+
 def compare(folders: list[str | Path], out: str | Path) -> Path:
-    """One table and overlaid best-of-N curves for several evaluations of the same protocol."""
+    """One table and overlaid best-of-N curves for several evaluations of the same protocol, with the blank and
+    copy-last baselines evaluated beside the first one (``with_baselines``)."""
     if not folders:
         raise ConfigError("report needs at least one evaluation folder")
+    folders = with_baselines(folders)
     results = [load_results(f) for f in folders]
     names = {r["protocol"]["name"] for r in results}
     if len(names) > 1:
