@@ -1,6 +1,6 @@
 """Training steps under bf16 autocast against float32 on this machine: step time and the loss reached.
 
-    .venv/bin/python benchmarks/bf16_training.py [--steps 40] [--out benchmarks/results/bf16_training.json]
+    .venv/bin/python benchmarks/bf16_training.py [--steps 40] [--layers-only] [--out benchmarks/results/bf16_training.json]
 
 For each trainable part of the Moving MNIST Video VQ-VAE preset (``video_vqvae_mmnist``: the tokenizer, the top
 prior, the bottom prior) the script builds the part from one seed, trains it ``--steps`` steps with (fused) Adam
@@ -35,6 +35,40 @@ def clips(count: int, frames: int) -> torch.Tensor:
     return torch.stack([dataset[i][:frames] for i in range(count)])
 
 
+def layers(repeats: int = 10) -> dict:
+    """Single layers, forward + backward, float32 vs bf16 autocast, default and channels-last memory formats:
+    which operations the part timings come from. Batch shapes of the Moving MNIST priors and tokenizer."""
+    torch.manual_seed(0)
+    cases = {
+        "conv3d 64->128 k3 (16x64x8x16x16)": (torch.nn.Conv3d(64, 128, 3, padding=1), (16, 64, 8, 16, 16)),
+        "conv3d 64->128 k(1,3,3)": (torch.nn.Conv3d(64, 128, (1, 3, 3), padding=(0, 1, 1)), (16, 64, 8, 16, 16)),
+        "conv2d 64->128 k3 (128x64x16x16)": (torch.nn.Conv2d(64, 128, 3, padding=1), (128, 64, 16, 16)),
+        "conv_transpose3d 64->1 k(4,8,8) s(2,4,4)": (
+            torch.nn.ConvTranspose3d(64, 1, (4, 8, 8), stride=(2, 4, 4), padding=(1, 2, 2)), (16, 64, 8, 16, 16)),
+        "conv3d 1x1x1 128->128": (torch.nn.Conv3d(128, 128, 1), (16, 128, 8, 16, 16)),
+    }
+    out = {}
+    for name, (layer, shape) in cases.items():
+        row = {}
+        for layout in ("default", "channels_last"):
+            fmt = torch.channels_last if len(shape) == 4 else torch.channels_last_3d
+            x = torch.randn(shape)
+            module = layer
+            if layout == "channels_last":
+                x, module = x.to(memory_format=fmt), layer.to(memory_format=fmt)
+            x.requires_grad_(True)
+            for bf16 in (False, True):
+                with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+                    module(x).float().sum().backward()
+                    started = time.perf_counter()
+                    for _ in range(repeats):
+                        module(x).float().sum().backward()
+                row[f"{layout} {'bf16' if bf16 else 'fp32'} ms"] = 1000 * (time.perf_counter() - started) / repeats
+        out[name] = row
+        print(name, {k: round(v, 1) for k, v in row.items()}, flush=True)
+    return out
+
+
 def train(make_part, batches: list, bf16: bool, steps: int, seed: int = 0) -> dict:
     torch.manual_seed(seed)
     part = make_part().train()
@@ -56,8 +90,17 @@ def train(make_part, batches: list, bf16: bool, steps: int, seed: int = 0) -> di
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--steps", type=int, default=40)
+    parser.add_argument("--layers-only", action="store_true", help="time single layers only")
     parser.add_argument("--out", default="benchmarks/results/bf16_training.json")
     args = parser.parse_args()
+    if args.layers_only:
+        out = {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "machine": machine(),
+               "torch_threads": torch.get_num_threads(), "layers": layers(),
+               "command": "benchmarks/bf16_training.py " + " ".join(sys.argv[1:])}
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text(json.dumps(out, indent=2))
+        print(f"wrote {args.out}")
+        return
 
     from vidpred.models.presets import video_vqvae_mmnist
     from vidpred.models.video_vqvae import BottomPrior, TopPrior, VideoVQVAE
