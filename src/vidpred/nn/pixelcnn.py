@@ -288,26 +288,40 @@ class GatedPixelCNN(nn.Module):
             if conv is not None:
                 conv.write(cache, pos, e)
 
-    def _autoregress(self, batch: int, cond, choose: Callable[[int, torch.Tensor], torch.Tensor], cached: bool):
-        """Visit every position in raster order; ``choose(index, logits)`` returns the code there (B,)."""
+    def _autoregress(self, batch: int, cond, choose: Callable[[int, torch.Tensor], torch.Tensor], cached: bool,
+                     prefix: torch.Tensor | None = None):
+        """Visit every position in raster order; ``choose(index, logits)`` returns the code there (B,). The codes
+        of ``prefix`` (B, Tp, H, W), the first Tp steps, are given: the naive sampler skips them, the cached one
+        still steps through them to fill its buffers."""
         codes = torch.zeros(batch, *self.grid, dtype=torch.long, device=self.head.weight.device)
         flat = codes.view(batch, -1)
+        known = 0
+        if prefix is not None:
+            if prefix.shape[0] != batch or tuple(prefix.shape[2:]) != self.grid[1:] or prefix.shape[1] >= self.grid[0]:
+                raise ValueError(f"prefix has shape {tuple(prefix.shape)}; expected ({batch}, Tp, "
+                                 f"{self.grid[1]}, {self.grid[2]}) with Tp below {self.grid[0]} steps")
+            known = prefix[0].numel()
+            flat[:, :known] = prefix.flatten(1)
         cache = {"batch": batch}
         for index in range(flat.shape[1]):
             if cached:
                 logits = self._step(cache, index, cond)
-            else:
+            elif index >= known:
                 logits = self(codes, cond).flatten(2)[:, :, index]
-            flat[:, index] = choose(index, logits)
+            if index >= known:
+                flat[:, index] = choose(index, logits)
             if cached:
                 self._write(cache, index, flat[:, index])
         return codes
 
     @torch.no_grad()
     def sample(self, batch: int, cond: torch.Tensor | None = None, generator: torch.Generator | None = None,
-               temperature: float = 1.0, cached: bool = True, progress=None) -> torch.Tensor:
+               temperature: float = 1.0, cached: bool = True, progress=None, prefix: torch.Tensor | None = None,
+               greedy: bool = False) -> torch.Tensor:
         """Codes (B, T, H, W) drawn position by position. ``cached`` selects fast incremental sampling; both
-        samplers draw one uniform number per position up front, so they agree for the same ``generator``."""
+        samplers draw one uniform number per position up front, so they agree for the same ``generator``.
+        ``prefix`` (B, Tp, H, W): the codes of the first Tp steps, given (a context), not drawn. ``greedy``: the most
+        likely code at each position (arg-max decoding) instead of a draw."""
         device = self.head.weight.device
         uniform = torch.rand(batch, math.prod(self.grid), generator=generator,
                              device=generator.device if generator is not None else "cpu").to(device)
@@ -315,9 +329,9 @@ class GatedPixelCNN(nn.Module):
         def choose(index, logits):
             if progress is not None:
                 progress(index)
-            return sample_codes(logits, uniform[:, index], temperature)
+            return logits.argmax(-1) if greedy else sample_codes(logits, uniform[:, index], temperature)
 
-        return self._autoregress(batch, cond, choose, cached)
+        return self._autoregress(batch, cond, choose, cached, prefix)
 
     @torch.no_grad()
     def sequential_log_prob(self, codes: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:

@@ -12,7 +12,16 @@ unused for ``restart_after`` consecutive training steps with a random encoder ou
 (``restart_after = 0`` switches it off: the paper's exact behaviour). Under DDP the statistics are summed over
 processes and restarts are broadcast from rank 0, so every process keeps the same codebook.
 
-All state (codebook, EMA statistics, unused-step counters) is in buffers, so checkpoints restore it.
+**Groups** (``group_size``): the codewords may be split into groups of ``group_size`` and each vector searched only
+within the group its caller names (``forward(z, group=...)``). HR-VQVAE's codebook tree (``ResidualTreeQuantizer``)
+is this: layer i holds M^(i-1) codebooks of M codewords, and the codeword chosen at a position by layer i-1 selects
+the codebook there. EMA statistics are kept per codeword as usual; a dead codeword is re-seeded with a vector
+routed to its own group. **First-batch initialisation** (``init="first_batch"``, a choice of HR-VQVAE's preset)
+seeds every codeword from the first training batch (vectors of its own group where there are any), so that no
+codeword starts far from the data, dead.
+
+All state (codebook, EMA statistics, unused-step counters, the initialised flag) is in buffers, so checkpoints
+restore it.
 
 Under mixed precision (bf16 autocast) the quantiser runs in float32: nearest-code distances in bf16 pick wrong
 codes once codes are close, and EMA statistics lose their small updates; the encoder before it and the decoder
@@ -43,21 +52,49 @@ def _distributed() -> bool:
 
 class EMAVectorQuantizer(nn.Module):
     def __init__(self, num_codes: int = 512, dim: int = 64, beta: float = 0.25, decay: float = 0.99,
-                 eps: float = 1e-5, restart_after: int = 100):
+                 eps: float = 1e-5, restart_after: int = 100, group_size: int | None = None,
+                 init: str = "random"):
         super().__init__()
         self.num_codes, self.dim, self.beta, self.decay, self.eps = num_codes, dim, beta, decay, eps
         self.restart_after = restart_after
+        self.group_size = group_size or num_codes
+        if num_codes % self.group_size:
+            raise ValueError(f"{num_codes} codes do not split into groups of {self.group_size}")
         embedding = torch.randn(num_codes, dim) * 0.02
         self.register_buffer("embedding", embedding)
         self.register_buffer("cluster_size", torch.ones(num_codes))  # N
         self.register_buffer("embed_sum", embedding.clone())  # m
         self.register_buffer("unused_steps", torch.zeros(num_codes, dtype=torch.long))
+        if init not in ("random", "first_batch"):
+            raise ValueError(f"init must be 'random' or 'first_batch', got {init!r}")
+        if init == "first_batch":  # (a buffer only then: the Video VQ-VAE's saved weights have none)
+            self.register_buffer("initialised", torch.zeros((), dtype=torch.bool))
 
-    def nearest(self, flat: torch.Tensor) -> torch.Tensor:
-        """Eq. 1: index of the closest code for each row of ``flat`` (N, D)."""
-        distances = (flat.pow(2).sum(1, keepdim=True) - 2 * flat @ self.embedding.t()
-                     + self.embedding.pow(2).sum(1)[None])
-        return distances.argmin(1)
+    def nearest(self, flat: torch.Tensor, group: torch.Tensor | None = None) -> torch.Tensor:
+        """Eq. 1: index of the closest code for each row of ``flat`` (N, D), among the codes of its ``group`` (N,)
+        when the codes are grouped."""
+        if group is None:
+            distances = (flat.pow(2).sum(1, keepdim=True) - 2 * flat @ self.embedding.t()
+                         + self.embedding.pow(2).sum(1)[None])
+            return distances.argmin(1)
+        books = self.embedding.view(-1, self.group_size, self.dim)[group]  # (N, M, D)
+        return group * self.group_size + (flat[:, None] - books).pow(2).sum(-1).argmin(1)
+
+    @torch.no_grad()
+    def initialise(self, flat: torch.Tensor, group: torch.Tensor | None) -> None:
+        """First-batch initialisation: every codeword becomes a random vector of its group (of the batch when its
+        group has none), its EMA statistics those of one vector."""
+        for g in range(self.num_codes // self.group_size):
+            rows = flat if group is None else flat[group == g]
+            rows = rows if len(rows) else flat
+            picks = rows[torch.randint(len(rows), (self.group_size,), device=flat.device)]
+            if _distributed():
+                dist.broadcast(picks, src=0)
+            codes = slice(g * self.group_size, (g + 1) * self.group_size)
+            self.embedding[codes] = picks
+            self.embed_sum[codes] = picks
+        self.cluster_size.fill_(1.0)
+        self.initialised.fill_(True)
 
     def lookup(self, codes: torch.Tensor) -> torch.Tensor:
         """Code vectors for integer ``codes`` of any shape -> shape + (D,)."""
@@ -80,13 +117,20 @@ class EMAVectorQuantizer(nn.Module):
         return counts
 
     @torch.no_grad()
-    def restart_dead_codes(self, flat: torch.Tensor, counts: torch.Tensor) -> int:
-        """Re-seed codes unused for ``restart_after`` steps with random rows of ``flat``; returns how many."""
+    def restart_dead_codes(self, flat: torch.Tensor, counts: torch.Tensor, group: torch.Tensor | None = None) -> int:
+        """Re-seed codes unused for ``restart_after`` steps with random rows of ``flat`` (rows of their own group,
+        when grouped; a code whose group had no row in the batch waits); returns how many."""
         self.unused_steps.add_(1).masked_fill_(counts > 0, 0)
         dead = (self.unused_steps >= self.restart_after).nonzero().flatten()
+        if group is not None:  # only codes whose group was routed some rows in this batch
+            dead = dead[torch.isin(dead // self.group_size, group)]
         if len(dead) == 0:
             return 0
-        picks = flat[torch.randint(len(flat), (len(dead),), device=flat.device)]
+        if group is None:
+            picks = flat[torch.randint(len(flat), (len(dead),), device=flat.device)]
+        else:
+            picks = torch.stack([flat[group == g][torch.randint(int((group == g).sum()), (), device=flat.device)]
+                                 for g in (dead // self.group_size).tolist()])
         if _distributed():
             dist.broadcast(picks, src=0)
         self.embedding[dead] = picks
@@ -95,19 +139,22 @@ class EMAVectorQuantizer(nn.Module):
         self.unused_steps[dead] = 0
         return len(dead)
 
-    def forward(self, z: torch.Tensor) -> QuantizerOutput:
-        """``z`` (..., D) -> quantised vectors, codes (...), losses and usage; in float32 under autocast."""
+    def forward(self, z: torch.Tensor, group: torch.Tensor | None = None) -> QuantizerOutput:
+        """``z`` (..., D) -> quantised vectors, codes (...), losses and usage; in float32 under autocast. With
+        grouped codes, ``group`` (...) names each vector's group and the codes are indices over all groups."""
         with torch.autocast(z.device.type, enabled=False):
-            return self._quantize(z.float())
+            return self._quantize(z.float(), None if group is None else group.reshape(-1))
 
-    def _quantize(self, z: torch.Tensor) -> QuantizerOutput:
+    def _quantize(self, z: torch.Tensor, group: torch.Tensor | None) -> QuantizerOutput:
         flat = z.reshape(-1, self.dim)
-        codes = self.nearest(flat.detach())
+        if self.training and hasattr(self, "initialised") and not self.initialised:
+            self.initialise(flat.detach(), group)
+        codes = self.nearest(flat.detach(), group)
         quantized = self.lookup(codes).view_as(z)  # the codebook before this batch's update, as VQ-VAE-2
         if self.training:
             counts = self.ema_update(flat.detach(), codes)
             if self.restart_after:
-                self.restart_dead_codes(flat.detach(), counts)
+                self.restart_dead_codes(flat.detach(), counts, group)
         else:
             counts = torch.bincount(codes, minlength=self.num_codes).to(flat.dtype)
         commitment = self.beta * F.mse_loss(z, quantized.detach())
@@ -115,3 +162,75 @@ class EMAVectorQuantizer(nn.Module):
         perplexity = torch.exp(-(probs * torch.log(probs.clamp_min(1e-10))).sum())
         usage = (counts > 0).float().mean()
         return QuantizerOutput(z + (quantized - z).detach(), codes.view(z.shape[:-1]), commitment, usage, perplexity)
+
+
+@dataclass
+class TreeOutput:
+    quantized: torch.Tensor  # e_C = sum of the layers' codewords, straight-through to z
+    codes: list[torch.Tensor]  # per layer, the codeword's index in its codebook, in [0, M)
+    commitment: torch.Tensor  # Eq. 4's beta_0 term plus every layer's Eq. 5 commitment
+    usage: list[torch.Tensor]  # per layer, the fraction of its M^i codewords used in this batch
+    perplexity: list[torch.Tensor]
+
+
+class ResidualTreeQuantizer(nn.Module):
+    """HR-VQVAE's strict tree of residual codebooks (Adiban et al. 2023 §4.1, Eqs. 3-5).
+
+    Layer 1 has one codebook of M codewords; layer i has M^(i-1) codebooks of M, and the codebook used at a
+    position is the one under the codeword layer i-1 chose there (Eq. 3), so layer i has M^i codewords in all.
+    Layer i quantises the residual of the layers above: xi^0 = z, xi^i = xi^(i-1) - e^i; the decoder sees
+    e_C = sum_i e^i. Codebooks learn by EMA (Eq. 3 of VQ-VAE's EMA variant replaces Eq. 5's codebook term, as
+    ``EMAVectorQuantizer``); the loss keeps the commitments: beta_0 |sg[e_C] - z|^2 (Eq. 4) and
+    beta_i |sg[e^i] - xi^(i-1)|^2 (Eq. 5). ``betas`` = (beta_0, beta_1, ..., beta_n); the paper gives no values,
+    VQ-VAE's 0.25 is the default. Codes per layer are indices within the selected codebook, in [0, M): the paper's
+    Q^i; the path of codes above a position names its codebook.
+    """
+
+    def __init__(self, num_layers: int, codebook_size: int, dim: int, betas: tuple[float, ...] | None = None,
+                 decay: float = 0.99, restart_after: int = 100, init: str = "first_batch"):
+        super().__init__()
+        betas = tuple(betas) if betas is not None else (0.25,) * (num_layers + 1)
+        if len(betas) != num_layers + 1:
+            raise ValueError(f"betas needs {num_layers + 1} values (beta_0 for e_C, then one per layer), got {len(betas)}")
+        self.codebook_size, self.beta0 = codebook_size, betas[0]
+        self.layers = nn.ModuleList(
+            EMAVectorQuantizer(codebook_size ** (i + 1), dim, betas[i + 1], decay, restart_after=restart_after,
+                               group_size=codebook_size, init=init) for i in range(num_layers))
+
+    def forward(self, z: torch.Tensor) -> TreeOutput:
+        """``z`` (..., D) -> e_C (straight-through), per-layer codes (...), losses and usage."""
+        with torch.autocast(z.device.type, enabled=False):
+            z = z.float()
+            parent = torch.zeros(z.shape[:-1], dtype=torch.long, device=z.device)
+            residual, total, commitment = z, torch.zeros_like(z), z.new_zeros(())
+            codes, usage, perplexity = [], [], []
+            for layer in self.layers:
+                out = layer(residual, group=parent)
+                e = out.quantized.detach()  # the codeword's value e^i
+                commitment = commitment + out.commitment  # beta_i |sg[e^i] - xi^(i-1)|^2
+                codes.append(out.codes % self.codebook_size)
+                parent = out.codes  # the codeword's index among all of the layer's: the next layer's codebook
+                residual, total = residual - e, total + e
+                usage.append(out.usage)
+                perplexity.append(out.perplexity)
+            commitment = commitment + self.beta0 * F.mse_loss(z, total)
+            return TreeOutput(z + (total - z).detach(), codes, commitment, usage, perplexity)
+
+    def lookup(self, codes: list[torch.Tensor]) -> torch.Tensor:
+        """e_C of the first ``len(codes)`` layers (a prefix of the tree) for per-layer codes in [0, M) -> (..., D)."""
+        parent, total = torch.zeros_like(codes[0]), 0
+        for layer, k in zip(self.layers, codes):
+            parent = parent * self.codebook_size + k
+            total = total + layer.lookup(parent)
+        return total
+
+    def expected(self, probabilities: list[torch.Tensor], codes: list[torch.Tensor]) -> torch.Tensor:
+        """The expected e_C when layer i's codeword is drawn from ``probabilities[i]`` (..., M) within the codebook
+        that the true codes of the layers above select (``codes``): differentiable in the probabilities (S-HR-VQVAE
+        joint training, Eq. 9)."""
+        parent, total = torch.zeros_like(codes[0]), 0
+        for layer, p, k in zip(self.layers, probabilities, codes):
+            books = layer.embedding.view(-1, self.codebook_size, layer.dim)[parent]  # (..., M, D)
+            total = total + (p.unsqueeze(-1) * books).sum(-2)
+            parent = parent * self.codebook_size + k
+        return total
