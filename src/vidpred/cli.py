@@ -115,7 +115,7 @@ def _predictor(name_or_folder: str, device: str, **fields):
     if Path(name_or_folder).is_dir():
         return resolve_model(name_or_folder, device)
     spec = model_spec(name_or_folder)
-    if getattr(spec.build, "pipeline", None):
+    if spec.build.pipeline_for(spec.config_cls(name=name_or_folder)):
         raise ConfigError(f"{name_or_folder} trains in stages and cannot predict untrained; give the folder of a "
                           f"trained run (`vidpred train`) or of a pretrained pipeline (pretrained/)")
     return resolve_model(name_or_folder, device, **fields)

@@ -17,7 +17,7 @@ MODELS: dict[str, "ModelSpec"] = {}
 @dataclass
 class ModelSpec:
     """A registered model: its config dataclass, the class built from it, one line about it, and which kind of
-    training it takes: "loss" (one optimizer on ``loss(batch)``; a model with a ``pipeline`` trains in stages, each
+    training it takes: "loss" (one optimizer on ``loss(batch)``; a model whose ``pipeline_for(config)`` is set trains in stages, each
     of them so) or "adversarial" (two optimizers, alternating steps; ``training/adversarial.py``). ``test_config``
     gives a small config the registry-wide contract tests build (default: the config class's defaults)."""
     name: str

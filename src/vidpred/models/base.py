@@ -41,13 +41,16 @@ class ModelConfig:
 class Pipeline:
     """How a model trains in stages (``training/stages.py`` runs them): the tokenizer (an attribute of the model
     holding a ``models/tokenizer.py`` Tokenizer) on clips, then the data set's codes extracted through it ("codes"),
-    then each code prior (attributes too) on the codes, in order."""
+    then each code prior (attributes too) on the codes, in order; with ``joint``, a last stage "joint" trains the
+    model on clips through that method (``loss(clips)``-like: S-HR-VQVAE's Eq. 9). The model config has
+    ``context_frames``: the frames the priors condition on, encoded alone in the "codes" stage."""
     tokenizer: str
     priors: tuple[str, ...]
+    joint: str | None = None
 
     @property
     def stage_names(self) -> tuple[str, ...]:
-        return (self.tokenizer, "codes", *self.priors)
+        return (self.tokenizer, "codes", *self.priors, *(("joint",) if self.joint else ()))
 
     @property
     def num_stages(self) -> int:
@@ -66,11 +69,19 @@ class Predictor(nn.Module, abc.ABC):
     min_context: int = 1  # fewest context frames ``predict`` accepts
     stochastic: bool = False
     uses_temperature: bool = False  # whether ``temperature`` changes this model's samples
-    pipeline: Pipeline | None = None  # set by models that train in stages (tokenizer -> codes -> priors)
 
     def __init__(self, config: ModelConfig):
         super().__init__()
         self.config = config
+
+    @classmethod
+    def pipeline_for(cls, config) -> Pipeline | None:
+        """How a model of this class with ``config`` trains in stages (tokenizer -> codes -> priors); None: in one."""
+        return None
+
+    @property
+    def pipeline(self) -> Pipeline | None:
+        return self.pipeline_for(self.config)
 
     def check_context(self, context: Tensor) -> Tensor:
         c, s = self.config.channels, self.config.image_size

@@ -34,7 +34,7 @@ def catalogue(pretrained_dir: Path = PRETRAINED_DIR) -> dict:
         cfg = make()
         presets.setdefault(cfg.name, []).append({"name": name, "parameters": parameter_count(cfg)})
     models = [{"name": name, "description": model_spec(name).description, "training": model_spec(name).training
-               + (" in stages" if getattr(model_spec(name).build, "pipeline", None) else ""),
+               + (" in stages" if model_spec(name).build.pipeline_for(model_spec(name).config_cls(name=name)) else ""),
                "presets": presets.get(name, [])} for name in model_names()]
     pretrained = []
     for folder in sorted(pretrained_dir.glob("*")) if pretrained_dir.is_dir() else []:

@@ -13,6 +13,9 @@ A **tokenizer** turns frames into named levels of discrete codes and back:
 Code extraction, ``vidpred reconstruct`` / ``encode``, bit budgets and code-usage plots use only this protocol, so
 they work for any number of levels.
 
+``TokenizedConfig`` and ``TokenizedPredictor`` hold what the staged VQ predictors share (derived config fields, the
+unfinished-pipeline check, the context window).
+
 A **code prior** models the codes: ``logits(batch) -> (logits (N, K, ...), targets (N, ...))`` on a batch of code
 sequences ``{level: codes}``; its loss is the teacher-forced cross-entropy in nats per code.
 """
@@ -20,12 +23,13 @@ from __future__ import annotations
 
 import abc
 import math
+import warnings
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from vidpred.models.base import LossOutput
+from vidpred.models.base import LossOutput, Predictor
 
 
 class Tokenizer(nn.Module, abc.ABC):
@@ -103,3 +107,69 @@ class CodePrior(nn.Module, abc.ABC):
         logits, target = self.logits(batch)
         nll = F.cross_entropy(logits.float(), target)
         return LossOutput(nll, {"nats_per_dim": nll.detach()})
+
+
+class TokenizedConfig:
+    """What the predictor interface and the experiment read of a staged VQ model's config (a dataclass with a
+    ``tokenizer`` config and ``context_frames``), derived from those two."""
+
+    @property
+    def channels(self) -> int:
+        return self.tokenizer.channels
+
+    @property
+    def image_size(self) -> int:
+        return self.tokenizer.image_size
+
+    @property
+    def clip_frames(self) -> int:
+        return self.tokenizer.num_frames
+
+    @property
+    def num_context(self) -> int:
+        return self.context_frames
+
+    @property
+    def num_predicted(self) -> int:
+        """Frames one window predicts (longer horizons slide the window)."""
+        return self.tokenizer.num_frames - self.context_frames
+
+
+class TokenizedPredictor(Predictor):
+    """What the staged VQ predictors share: a ``tokenizer`` that trains on clips (the first stage, so ``loss`` is
+    its loss) and reconstructs (FVD*), a ``stages_trained`` buffer counting the finished stages, and a context of
+    exactly ``context_frames`` frames."""
+
+    uses_temperature = True
+    system = "this pipeline"  # how messages name the model
+
+    def __init__(self, config):
+        super().__init__(config)
+        # How many pipeline stages have trained these weights (saved with them): predict needs all of them.
+        self.register_buffer("stages_trained", torch.zeros((), dtype=torch.long))
+
+    @property
+    def min_context(self) -> int:
+        return self.config.context_frames
+
+    def loss(self, batch: torch.Tensor) -> LossOutput:
+        """Clips train the tokenizer (the first stage); the priors train on codes in their own stages."""
+        return self.tokenizer.loss(batch)
+
+    @torch.no_grad()
+    def reconstruct(self, video: torch.Tensor) -> torch.Tensor:
+        """The tokenizer's reconstruction (FVD* compares samples with it, Walker et al. Table 2)."""
+        return self.tokenizer.reconstruct(video)
+
+    def latest_context(self, context: torch.Tensor) -> torch.Tensor:
+        """The last ``context_frames`` frames of ``context``, after refusing an unfinished pipeline (one sentence)
+        and saying when frames are dropped."""
+        stages, frames = self.pipeline.num_stages, self.config.context_frames
+        if int(self.stages_trained) < stages:
+            raise ValueError(f"{self.system} has finished {int(self.stages_trained)} of its {stages} training stages "
+                             f"({', '.join(self.pipeline.stage_names)}); train it to the end with `vidpred train` "
+                             "before predicting")
+        if context.shape[1] != frames:
+            warnings.warn(f"{self.system} conditions on {frames} frames; using the last {frames} of the "
+                          f"{context.shape[1]} context frames", stacklevel=4)
+        return context[:, -frames:]

@@ -82,7 +82,7 @@ class ExperimentConfig:
     stages: dict[str, StageSettings] = field(default_factory=dict)
 
     def validate(self) -> None:
-        pipeline = getattr(model_spec(self.model.name).build, "pipeline", None)
+        pipeline = model_spec(self.model.name).build.pipeline_for(self.model)
         known = pipeline.stage_names if pipeline else ()
         unknown = sorted(set(self.stages) - set(known))
         if unknown:

@@ -7,7 +7,9 @@ Stages, each in a sub-folder of the run and skipped once finished (``runner.trai
 2. "codes": ``stages.codes.train_clips`` training and ``test_clips`` test clips encoded through the tokenizer
    protocol, with each clip's first ``model.context_frames`` frames also encoded alone (``training/codes.py``);
 3. each prior (``pipeline.priors``, in order) on the codes; its test NLL in nats per code goes to
-   ``<prior>/test_nll.json``.
+   ``<prior>/test_nll.json``;
+4. with ``pipeline.joint``, "joint": the whole model on clips through that method (S-HR-VQVAE's Eq. 9), from the
+   weights the stages before left.
 
 ``stages: {NAME: {...}}`` in the experiment config sets a stage's batch size, steps, minutes, learning rate,
 checkpoint and sample intervals, precision (``StageSettings``); unset fields take the experiment's values. After
@@ -27,6 +29,7 @@ from typing import Callable
 import torch
 import torch.nn.functional as F
 from safetensors.torch import load_file
+from torch import nn
 
 from vidpred.config import atomic_write_text, to_dict
 from vidpred.data import build_dataset
@@ -45,11 +48,12 @@ class Stage:
 
 
 def stages_for(cfg: ExperimentConfig) -> list[Stage]:
-    pipeline = getattr(model_spec(cfg.model.name).build, "pipeline", None)
+    pipeline = model_spec(cfg.model.name).build.pipeline_for(cfg.model)
     if pipeline is None:
         return [Stage("train", train_predictor)]
     stages = [Stage(pipeline.tokenizer, _train_tokenizer), Stage("codes", _encode_codes)]
-    return stages + [Stage(name, functools.partial(_train_prior, name=name)) for name in pipeline.priors]
+    stages += [Stage(name, functools.partial(_train_prior, name=name)) for name in pipeline.priors]
+    return stages + ([Stage("joint", _train_joint)] if pipeline.joint else [])
 
 
 def stage_config(cfg: ExperimentConfig, name: str, **defaults) -> ExperimentConfig:
@@ -122,3 +126,21 @@ def _train_prior(cfg: ExperimentConfig, folder: Path, resume: bool, name: str) -
     atomic_write_text(folder / name / "test_nll.json", json.dumps(result, indent=2))
     print(f"vidpred: {name} test NLL {nll:.4f} nats/dim on {result['test_clips']} clips", file=sys.stderr)
     _publish(model, cfg, folder, name)
+
+
+class _MethodLoss(nn.Module):
+    """A model trained through one of its methods: ``loss(batch)`` is ``model.<method>(batch)``."""
+
+    def __init__(self, model: nn.Module, method: str):
+        super().__init__()
+        self.model, self.method = model, method
+
+    def loss(self, batch):
+        return getattr(self.model, self.method)(batch)
+
+
+def _train_joint(cfg: ExperimentConfig, folder: Path, resume: bool) -> None:
+    model = _pipeline(cfg, folder)
+    part = _MethodLoss(model, model.pipeline.joint)
+    train_predictor(stage_config(cfg, "joint", sample_every=0), folder / "joint", resume, model=part, publish=False)
+    _publish(model, cfg, folder, "joint")

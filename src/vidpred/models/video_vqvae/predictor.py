@@ -13,12 +13,12 @@ window's context codes.
 """
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass, field
 
 import torch
 
-from vidpred.models.base import LossOutput, Pipeline, Predictor
+from vidpred.models.base import Pipeline
+from vidpred.models.tokenizer import TokenizedConfig, TokenizedPredictor
 from vidpred.models.video_vqvae.priors import BottomPrior, BottomPriorConfig, TopPrior, TopPriorConfig
 from vidpred.models.video_vqvae.tokenizer import VideoVQVAE, VideoVQVAEConfig
 
@@ -26,7 +26,7 @@ PIPELINE = Pipeline(tokenizer="tokenizer", priors=("top_prior", "bottom_prior"))
 
 
 @dataclass
-class VideoVQConfig:
+class VideoVQConfig(TokenizedConfig):
     """The whole Video VQ-VAE pipeline, composed of its parts' configs."""
     name: str = "video_vqvae"
     context_frames: int = 4  # §3.2: condition on 4 frames, predict 12
@@ -40,76 +40,33 @@ class VideoVQConfig:
             raise ValueError(f"context_frames ({self.context_frames}) must be a positive multiple of 4 (the top "
                              f"latent's time stride) below the tokenizer's num_frames ({frames})")
 
-    # What the predictor interface and the experiment read (models/base.py ModelConfig), derived from the parts.
-    @property
-    def channels(self) -> int:
-        return self.tokenizer.channels
-
-    @property
-    def image_size(self) -> int:
-        return self.tokenizer.image_size
-
-    @property
-    def clip_frames(self) -> int:
-        return self.tokenizer.num_frames
-
-    @property
-    def num_context(self) -> int:
-        return self.context_frames
-
-    @property
-    def num_predicted(self) -> int:
-        """Frames one window of the priors predicts (longer horizons slide the window)."""
-        return self.tokenizer.num_frames - self.context_frames
-
     @property
     def context_steps(self) -> tuple[int, int]:
         """Top and bottom time steps of the context."""
         return self.context_frames // 4, self.context_frames // 2
 
 
-class VideoVQPredictor(Predictor):
+class VideoVQPredictor(TokenizedPredictor):
     """Tokenizer + top prior + bottom prior: encode context -> sample top -> sample bottom -> decode."""
 
     stochastic = True
-    uses_temperature = True
-    pipeline = PIPELINE
+    system = "this Video VQ-VAE pipeline"
+
+    @classmethod
+    def pipeline_for(cls, config: VideoVQConfig) -> Pipeline:
+        return PIPELINE
 
     def __init__(self, config: VideoVQConfig):
         super().__init__(config)
         self.tokenizer = VideoVQVAE(config.tokenizer)
         self.top_prior = TopPrior(config)
         self.bottom_prior = BottomPrior(config)
-        # How many pipeline stages have trained these weights (saved with them): predict needs all of them.
-        self.register_buffer("stages_trained", torch.zeros((), dtype=torch.long))
-
-    @property
-    def min_context(self) -> int:
-        return self.config.context_frames
-
-    def loss(self, batch: torch.Tensor) -> LossOutput:
-        """Clips train the tokenizer (the first stage); the priors train on codes in their own stages."""
-        return self.tokenizer.loss(batch)
-
-    @torch.no_grad()
-    def reconstruct(self, video: torch.Tensor) -> torch.Tensor:
-        """The tokenizer's reconstruction (FVD* compares samples with it, Walker et al. Table 2)."""
-        return self.tokenizer.reconstruct(video)
 
     @torch.no_grad()
     def _predict(self, context, horizon, num_samples, generator, temperature, cached: bool = True):
         cfg = self.config
-        stages = self.pipeline.num_stages
-        if int(self.stages_trained) < stages:
-            raise ValueError(f"this Video VQ-VAE pipeline has finished {int(self.stages_trained)} of its {stages} "
-                             f"training stages ({', '.join(self.pipeline.stage_names)}); train it to the end with "
-                             "`vidpred train` before predicting")
-        if context.shape[1] != cfg.context_frames:
-            warnings.warn(f"the Video VQ-VAE priors condition on {cfg.context_frames} frames (a multiple of the "
-                          f"latents' time stride 4); using the last {cfg.context_frames} of the "
-                          f"{context.shape[1]} context frames", stacklevel=3)
         b = context.shape[0]
-        context = context[:, -cfg.context_frames:].repeat_interleave(num_samples, dim=0)
+        context = self.latest_context(context).repeat_interleave(num_samples, dim=0)
         codes = self.tokenizer.encode(context)
         top, bottom = codes["top"], codes["bottom"]
         ct, cb = cfg.context_steps
