@@ -7,6 +7,7 @@ the presets compose. How a preset trains (batch sizes, steps) is the experiment'
 from __future__ import annotations
 
 from vidpred.models.convlstm import ConvLSTMConfig
+from vidpred.models.hr_vqvae import HRVQVAEConfig, SHRVQVAEConfig, STPixelCNNConfig
 from vidpred.models.video_vqvae import BottomPriorConfig, TopPriorConfig, VideoVQConfig, VideoVQVAEConfig
 
 
@@ -88,6 +89,57 @@ def video_vqvae_tiny() -> VideoVQConfig:
     return VideoVQConfig(context_frames=4, tokenizer=tokenizer, top_prior=top, bottom_prior=bottom)
 
 
+def _s_hr_vqvae(kth: bool, layers: int, codebook: int) -> SHRVQVAEConfig:
+    """S-HR-VQVAE at a Table 1 configuration: Moving MNIST 64x64x1 -> 16x16x4 (10 -> 10 frames) or KTH
+    128x128x3 -> 32x32x8 (10 -> 20 frames), ``layers`` tree layers of ``codebook`` codewords per codebook. The paper
+    gives no ST-PixelCNN widths; one gated PixelCNN of 4 layers x 32 units per tree layer puts the 3-layer Moving
+    MNIST model near Table 2's 1.14M parameters (the tests print the count)."""
+    tokenizer = HRVQVAEConfig(channels=3 if kth else 1, image_size=128 if kth else 64, num_frames=30 if kth else 20,
+                              latent_dim=8 if kth else 4, num_layers=layers, codebook_size=codebook)
+    return SHRVQVAEConfig(context_frames=10, tokenizer=tokenizer, prior=STPixelCNNConfig(hidden=32, layers=4))
+
+
+def hr_vqvae_mmnist_1() -> SHRVQVAEConfig:
+    """Table 1, Moving MNIST, 1 layer of 64 codewords (= VQ-VAE + ST-PixelCNN, Table 3's first row)."""
+    return _s_hr_vqvae(False, 1, 64)
+
+
+def hr_vqvae_mmnist_3() -> SHRVQVAEConfig:
+    """Table 1, Moving MNIST, 3 layers of 4 (4, 16, 64 codewords): Table 2's S-HR-VQVAE."""
+    return _s_hr_vqvae(False, 3, 4)
+
+
+def hr_vqvae_mmnist_6() -> SHRVQVAEConfig:
+    """Table 1, Moving MNIST, 6 layers of 2 (2 .. 64 codewords)."""
+    return _s_hr_vqvae(False, 6, 2)
+
+
+def hr_vqvae_kth_1() -> SHRVQVAEConfig:
+    """Table 1, KTH 128x128, 1 layer of 512 codewords."""
+    return _s_hr_vqvae(True, 1, 512)
+
+
+def hr_vqvae_kth_3() -> SHRVQVAEConfig:
+    """Table 1, KTH 128x128, 3 layers of 8 (8, 64, 512 codewords)."""
+    return _s_hr_vqvae(True, 3, 8)
+
+
+def hr_vqvae_kth_9() -> SHRVQVAEConfig:
+    """Table 1, KTH 128x128, 9 layers of 2 (2 .. 512 codewords)."""
+    return _s_hr_vqvae(True, 9, 2)
+
+
+def s_hr_vqvae_tiny() -> SHRVQVAEConfig:
+    """The smallest working S-HR-VQVAE (32x32, 8 frames, 4 of context, 2 layers of 4): tests and smoke runs."""
+    tokenizer = HRVQVAEConfig(image_size=32, num_frames=8, hidden=8, residual=4, res_layers=1, num_layers=2,
+                              codebook_size=4)
+    prior = STPixelCNNConfig(hidden=8, layers=2, attention_every=2, heads=2, condition_on_coarser=True, embed=4)
+    return SHRVQVAEConfig(context_frames=4, decoding="sample", tokenizer=tokenizer, prior=prior)
+
+
 PRESETS = {"convlstm_mmnist": convlstm_mmnist, "convlstm_small": convlstm_small,
            "walker_kinetics_256": walker_kinetics_256, "video_vqvae_mmnist": video_vqvae_mmnist,
-           "video_vqvae_kth64": video_vqvae_kth64, "video_vqvae_tiny": video_vqvae_tiny}
+           "video_vqvae_kth64": video_vqvae_kth64, "video_vqvae_tiny": video_vqvae_tiny,
+           "hr_vqvae_mmnist_1": hr_vqvae_mmnist_1, "hr_vqvae_mmnist_3": hr_vqvae_mmnist_3,
+           "hr_vqvae_mmnist_6": hr_vqvae_mmnist_6, "hr_vqvae_kth_1": hr_vqvae_kth_1, "hr_vqvae_kth_3": hr_vqvae_kth_3,
+           "hr_vqvae_kth_9": hr_vqvae_kth_9, "s_hr_vqvae_tiny": s_hr_vqvae_tiny}

@@ -1,0 +1,107 @@
+"""S-HR-VQVAE (Adiban et al. 2023): HR-VQVAE codes each frame, the ST-PixelCNN predicts the future frames'
+codes layer by layer, HR-VQVAE's decoder turns them into frames (§4.3, Eq. 8).
+
+The config composes the tokenizer's and the prior's configs plus ``context_frames`` (10 on Moving MNIST and KTH,
+§5.2) and ``decoding``: "argmax" takes the most likely code at each position (deterministic; what the paper's
+single-prediction metrics imply), "sample" draws codes (stochastic; for best-of-N).
+
+Training (§4.4; ``training/stages.py`` runs the stages): **disjoint** -- the tokenizer on frames (Eq. 4), the
+codes, then the prior on the codes (Eq. 7). **joint** (``training: joint``) adds a last stage on clips with Eq. 9,
+L_p + lambda |x - D(e_C)|^2, lambda = 0.11 (§5.2), where the predicted frames' e_C comes from the ST-PixelCNN's
+predictions and trains the decoder (``joint_loss``). The paper leaves the differentiable path open; ``joint_path``
+chooses it: "expected" (default) -- each layer's codeword is the expectation of its codebook under the predicted
+(teacher-forced) distribution, the codebook being the one the true coarser codes select; "gumbel" -- a
+straight-through Gumbel-softmax draw (one-hot forward, soft gradient). The reconstruction term is the per-pixel
+mean squared error of the predicted frames, as Eq. 4's first term is in the tokenizer's loss. The joint stage
+starts from the disjoint stages' weights; the encoder and codebooks stay as the tokenizer stage left them (the
+codes come from them without gradient).
+One window predicts ``tokenizer.num_frames - context_frames`` frames; longer horizons slide the window over the
+latest ``context_frames`` frames' codes.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+import torch
+import torch.nn.functional as F
+
+from vidpred.models.base import LossOutput, Pipeline
+from vidpred.models.hr_vqvae.prior import STPixelCNNConfig, STPixelCNNPrior
+from vidpred.models.hr_vqvae.tokenizer import HRVQVAE, HRVQVAEConfig
+from vidpred.models.tokenizer import TokenizedConfig, TokenizedPredictor
+
+PIPELINE = Pipeline(tokenizer="tokenizer", priors=("prior",))
+JOINT_PIPELINE = Pipeline(tokenizer="tokenizer", priors=("prior",), joint="joint_loss")
+
+
+@dataclass
+class SHRVQVAEConfig(TokenizedConfig):
+    name: str = "s_hr_vqvae"
+    context_frames: int = 10  # §5.2: 10 -> 10 (Moving MNIST), 10 -> 20 (KTH)
+    decoding: Literal["argmax", "sample"] = "argmax"
+    training: Literal["disjoint", "joint"] = "disjoint"
+    joint_weight: float = 0.11  # lambda of Eq. 9 (§5.2)
+    joint_path: Literal["expected", "gumbel"] = "expected"
+    tokenizer: HRVQVAEConfig = field(default_factory=HRVQVAEConfig)
+    prior: STPixelCNNConfig = field(default_factory=STPixelCNNConfig)
+
+    def validate(self) -> None:
+        if not 0 < self.context_frames < self.tokenizer.num_frames:
+            raise ValueError(f"context_frames ({self.context_frames}) must be positive and below the tokenizer's "
+                             f"num_frames ({self.tokenizer.num_frames})")
+
+
+class SHRVQVAE(TokenizedPredictor):
+    system = "this S-HR-VQVAE pipeline"
+
+    @classmethod
+    def pipeline_for(cls, config: SHRVQVAEConfig) -> Pipeline:
+        return JOINT_PIPELINE if config.training == "joint" else PIPELINE
+
+    def __init__(self, config: SHRVQVAEConfig):
+        super().__init__(config)
+        self.tokenizer = HRVQVAE(config.tokenizer)
+        self.prior = STPixelCNNPrior(config)
+
+    @property
+    def stochastic(self) -> bool:
+        return self.config.decoding == "sample"
+
+    def joint_loss(self, clips: torch.Tensor) -> LossOutput:
+        """Eq. 9 on clips (B, T, C, H, W): the prior's cross-entropy on the predicted frames' codes plus lambda times
+        the reconstruction error of those frames decoded from the prior's predictions (module docstring)."""
+        cfg, levels = self.config, self.tokenizer.levels
+        codes = self.tokenizer.encode(clips[:, :cfg.clip_frames])  # no gradient: encoder and codebooks stay
+        logits, targets = self.prior.logits(codes)  # (B, M, n, Tf, h, w), (B, n, Tf, h, w)
+        nll = F.cross_entropy(logits.float(), targets)
+        if cfg.joint_path == "gumbel":
+            probs = F.gumbel_softmax(logits.float(), tau=1.0, hard=True, dim=1)
+        else:
+            probs = logits.float().softmax(dim=1)
+        b, tf = targets.shape[0], targets.shape[2]
+        per_layer = [probs[:, :, i].permute(0, 2, 3, 4, 1).flatten(0, 1) for i in range(len(levels))]  # (B*Tf, h, w, M)
+        true = [codes[level][:, cfg.context_frames:].flatten(0, 1) for level in levels]
+        latent = self.tokenizer.quantizer.expected(per_layer, true)  # (B*Tf, h, w, D)
+        predicted = self.tokenizer.decode_latent(latent, (b, tf))
+        reconstruction = F.mse_loss(predicted.float(), clips[:, cfg.context_frames:cfg.clip_frames])
+        total = nll + cfg.joint_weight * reconstruction
+        return LossOutput(total, {"nats_per_dim": nll.detach(), "reconstruction": reconstruction.detach()})
+
+    @torch.no_grad()
+    def _predict(self, context, horizon, num_samples, generator, temperature, cached: bool = True):
+        cfg = self.config
+        b, greedy = context.shape[0], not self.stochastic
+        # arg-max decoding gives every sample the same codes: predict once, then repeat
+        draws = 1 if greedy else num_samples
+        codes = self.tokenizer.encode(self.latest_context(context).repeat_interleave(draws, dim=0))
+        frames, done = [], 0
+        while done < horizon:
+            whole = self.prior.sample(codes, generator, temperature, greedy, cached)
+            future = {level: c[:, cfg.context_frames:] for level, c in whole.items()}
+            frames.append(self.tokenizer.decode(future))
+            done += cfg.num_predicted
+            codes = {level: c[:, -cfg.context_frames:] for level, c in whole.items()}
+        video = torch.cat(frames, dim=1)[:, :horizon]
+        video = video.view(b, draws, *video.shape[1:])
+        return video.expand(-1, num_samples, *video.shape[2:]).contiguous() if greedy else video

@@ -1,0 +1,176 @@
+"""S-HR-VQVAE: the residual codebook tree (Eqs. 3-5), Table 1's compression, the ST-PixelCNN's causality and
+sampling with a given context."""
+from __future__ import annotations
+
+import pytest
+import torch
+
+from vidpred.models.hr_vqvae import HRVQVAE, HRVQVAEConfig, STPixelCNNPrior
+from vidpred.models.presets import PRESETS, s_hr_vqvae_tiny
+from vidpred.nn.quantize import ResidualTreeQuantizer
+
+
+def trained_tree(layers=3, size=4, dim=3, steps=30, seed=0):
+    torch.manual_seed(seed)
+    tree = ResidualTreeQuantizer(layers, size, dim, decay=0.5).train()
+    z = torch.randn(512, dim)
+    for _ in range(steps):
+        tree(z)
+    return tree.eval(), z
+
+
+def test_a_layer1_code_selects_the_layer2_codebook_and_e_c_is_the_sum_of_layers():
+    tree, z = trained_tree()
+    out = tree(z)
+    layer_sum = sum(tree.lookup(out.codes[:k + 1]) - (tree.lookup(out.codes[:k]) if k else 0) for k in range(3))
+    assert torch.allclose(out.quantized, layer_sum, atol=1e-6) and torch.allclose(out.quantized, tree.lookup(out.codes))
+    k1, k2 = torch.tensor([0]), torch.tensor([1])
+    second = lambda first: tree.lookup([first, k2]) - tree.lookup([first])  # e^2 under a layer-1 code
+    assert not torch.allclose(second(k1), second(torch.tensor([3])))  # another codebook, another codeword
+    assert torch.equal(second(k1)[0], tree.layers[1].embedding[0 * 4 + 1])  # codebook 0's codeword 1
+    assert [layer.embedding.shape[0] for layer in tree.layers] == [4, 16, 64]  # M^i codewords in layer i
+
+
+def test_residual_property_error_does_not_grow_with_layers():
+    tree, z = trained_tree(layers=4, size=2, dim=4, steps=40)
+    codes = tree(z).codes
+    errors = [(z - tree.lookup(codes[:k])).pow(2).mean().item() for k in range(1, 5)]
+    assert all(b <= a + 1e-6 for a, b in zip(errors, errors[1:])), errors
+    assert errors[-1] < 0.5 * errors[0]
+
+
+def test_eq_4_and_5_commitments_on_a_hand_computed_example():
+    tree = ResidualTreeQuantizer(2, 2, 1, betas=(0.5, 0.25, 0.1)).eval()
+    tree.layers[0].embedding.copy_(torch.tensor([[0.0], [4.0]]))
+    tree.layers[1].embedding.copy_(torch.tensor([[-1.0], [1.0], [-0.5], [0.5]]))  # codebooks under codes 0 and 1
+    z = torch.tensor([[1.0], [3.0]])
+    out = tree(z)
+    # z=1: layer 1 -> 0 (e=0), residual 1, codebook 0 -> +1 (e=1): e_C = 1, codes (0, 1)
+    # z=3: layer 1 -> 4, residual -1, codebook 1 -> -0.5: e_C = 3.5, codes (1, 0)
+    assert [c.tolist() for c in out.codes] == [[0, 1], [1, 0]]
+    assert torch.allclose(out.quantized, torch.tensor([[1.0], [3.5]]))
+    layer1 = 0.25 * ((1 - 0) ** 2 + (3 - 4) ** 2) / 2  # beta_1 |xi^0 - e^1|^2
+    layer2 = 0.1 * ((1 - 1) ** 2 + (-1 + 0.5) ** 2) / 2  # beta_2 |xi^1 - e^2|^2
+    whole = 0.5 * ((1 - 1) ** 2 + (3 - 3.5) ** 2) / 2  # beta_0 |z - e_C|^2
+    assert out.commitment.item() == pytest.approx(layer1 + layer2 + whole)
+
+
+def test_table_1_compression_ratios_and_paper_sizes(capsys):
+    ratios = {}
+    for name in ("hr_vqvae_mmnist_1", "hr_vqvae_mmnist_3", "hr_vqvae_mmnist_6", "hr_vqvae_kth_1", "hr_vqvae_kth_3",
+                 "hr_vqvae_kth_9"):
+        cfg = PRESETS[name]()
+        ratios[name] = 1 / HRVQVAE(cfg.tokenizer).bit_budget(1)["ratio"]
+        assert cfg.tokenizer.latent_size == (32 if "kth" in name else 16)
+    assert all(r == pytest.approx(64 * 64 * 8 / (16 * 16 * 6)) for n, r in ratios.items() if "mmnist" in n)  # 21.33
+    assert all(r == pytest.approx(128 * 128 * 3 * 8 / (32 * 32 * 9)) for n, r in ratios.items() if "kth" in n)  # 42.67
+    from vidpred.models.io import build_model
+
+    model = build_model(PRESETS["hr_vqvae_mmnist_3"]())
+    count = sum(p.numel() for p in model.parameters())
+    with capsys.disabled():
+        print(f"\nhr_vqvae_mmnist_3 (S-HR-VQVAE, Table 2 lists 1.14M): {count:,} parameters")
+    kth = build_model(PRESETS["hr_vqvae_kth_3"]()).train()  # KTH at paper size: a step on a 128x128 clip
+    loss = kth.loss(torch.rand(1, 30, 3, 128, 128)).total
+    loss.backward()
+    assert torch.isfinite(loss) and kth.tokenizer.encoder[0].weight.grad is not None
+    prior_loss = kth.prior.loss({f"layer{i}": torch.randint(0, 8, (1, 30, 32, 32)) for i in (1, 2, 3)}).total
+    prior_loss.backward()
+    assert torch.isfinite(prior_loss)
+
+
+@pytest.mark.parametrize("coarser", [False, True])
+def test_st_pixelcnn_is_causal_at_middle_positions(coarser):
+    cfg = s_hr_vqvae_tiny()
+    cfg.prior.condition_on_coarser = coarser
+    torch.manual_seed(0)
+    prior = STPixelCNNPrior(cfg).eval()
+    batch = {level: torch.randint(0, 4, (2, 8, 8, 8)) for level in prior.levels}
+    logits, _ = prior.logits(batch)  # (B, M, layers, predicted frames, 8, 8)
+    flat = logits.flatten(3)
+    for layer, level in enumerate(prior.levels):
+        for p in (5, 70, 130):  # positions inside the predicted frames (frame, row, column) in raster order
+            changed = dict(batch)
+            codes = batch[level][:, 4:].clone().flatten(1)
+            codes[:, p:] = (codes[:, p:] + 1) % 4  # this position and every later one of this layer
+            changed[level] = torch.cat([batch[level][:, :4], codes.view(2, 4, 8, 8)], 1)
+            after = prior.logits(changed)[0].flatten(3)
+            assert torch.allclose(after[:, :, layer, :p + 1], flat[:, :, layer, :p + 1], atol=1e-5)
+            assert not torch.allclose(after[:, :, layer, p + 1:], flat[:, :, layer, p + 1:])
+    # the finer layer sees the coarser layer's codes (its codebook) only when conditioned
+    changed = dict(batch, layer1=(batch["layer1"] + 1) % 4)
+    moved = not torch.allclose(prior.logits(changed)[0][:, :, 1], logits[:, :, 1])
+    assert moved == coarser
+
+
+def test_cached_and_naive_sampling_agree_with_a_given_context_and_argmax_is_deterministic():
+    cfg = s_hr_vqvae_tiny()
+    torch.manual_seed(1)
+    prior = STPixelCNNPrior(cfg).eval()
+    for p in prior.parameters():
+        p.data.mul_(3)
+    context = {level: torch.randint(0, 4, (2, 4, 8, 8)) for level in prior.levels}
+    draws = [prior.sample(context, torch.Generator().manual_seed(0), cached=c) for c in (True, False)]
+    for level in prior.levels:
+        assert torch.equal(draws[0][level], draws[1][level])
+        assert torch.equal(draws[0][level][:, :4], context[level])  # the context is kept, not drawn
+    greedy = [prior.sample(context, torch.Generator().manual_seed(s), greedy=True) for s in (0, 1)]
+    assert all(torch.equal(greedy[0][level], greedy[1][level]) for level in prior.levels)
+    assert not all(torch.equal(greedy[0][level], draws[0][level]) for level in prior.levels)
+
+
+def test_hr_vqvae_initialises_codebooks_from_the_first_batch_and_decodes_prefixes():
+    torch.manual_seed(0)
+    model = HRVQVAE(HRVQVAEConfig(image_size=32, num_frames=4, hidden=8, residual=4, res_layers=1, num_layers=3,
+                                  codebook_size=4)).train()
+    clips = torch.rand(2, 4, 1, 32, 32)
+    assert not model.quantizer.layers[0].initialised
+    out = model.loss(clips)
+    assert all(layer.initialised for layer in model.quantizer.layers)
+    assert out.parts["usage_layer1"] > 0.5  # codewords start among the data, so most are used at once
+    model.eval()
+    codes = model.encode(clips)
+    assert set(codes) == {"layer1", "layer2", "layer3"} and codes["layer3"].shape == (2, 4, 8, 8)
+    assert int(max(c.max() for c in codes.values())) < 4
+    for k in (1, 2, 3):
+        frames = model.decode({f"layer{i}": codes[f"layer{i}"] for i in range(1, k + 1)})
+        assert frames.shape == clips.shape and 0 <= frames.min() and frames.max() <= 1
+    with pytest.raises(ValueError, match="prefix of the layers"):
+        model.decode({"layer2": codes["layer2"]})
+
+
+@pytest.mark.parametrize("path", ["expected", "gumbel"])
+def test_joint_training_moves_the_decoder_through_the_prediction_loss(path):
+    from vidpred.models.io import build_model
+
+    cfg = s_hr_vqvae_tiny()
+    cfg.training, cfg.joint_path = "joint", path
+    torch.manual_seed(0)
+    model = build_model(cfg).train()
+    assert model.pipeline.stage_names == ("tokenizer", "codes", "prior", "joint")
+    clips = torch.rand(2, 8, 1, 32, 32)
+    model.tokenizer.loss(clips)  # the first batch initialises the codebooks
+    # the reconstruction term reaches the decoder and the prior (through the predicted distributions): the
+    # gradients with lambda = 1 and lambda = 0 differ by its gradient
+    decoder, prior = list(model.tokenizer.decoder.parameters()), list(model.prior.parameters())
+
+    def gradients(weight):
+        model.config.joint_weight = weight
+        torch.manual_seed(1)  # the same Gumbel noise for both
+        return torch.autograd.grad(model.joint_loss(clips).total, decoder + prior, allow_unused=True)
+
+    with_term, without = gradients(1.0), gradients(0.0)
+    zero = lambda g, p: torch.zeros_like(p) if g is None else g
+    moved = [not torch.allclose(zero(a, p), zero(b, p)) for a, b, p in zip(with_term, without, decoder + prior)]
+    assert any(moved[:len(decoder)]) and any(moved[len(decoder):])
+    model.config.joint_weight = 0.11
+    torch.manual_seed(1)
+    out = model.joint_loss(clips)
+    before = [p.detach().clone() for p in model.tokenizer.decoder.parameters()]
+    encoder_before = [p.detach().clone() for p in model.tokenizer.encoder.parameters()]
+    model.zero_grad()
+    out.total.backward()
+    assert all(p.grad is None for p in model.tokenizer.encoder.parameters())  # codes come without gradient
+    torch.optim.SGD(model.parameters(), lr=0.1).step()
+    assert any(not torch.equal(a, b) for a, b in zip(before, model.tokenizer.decoder.parameters()))
+    assert all(torch.equal(a, b) for a, b in zip(encoder_before, model.tokenizer.encoder.parameters()))
