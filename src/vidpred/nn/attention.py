@@ -46,14 +46,25 @@ class CausalSelfAttention3d(nn.Module):
         y = self.out(y.transpose(1, 2).reshape(b, -1, c))
         return y.transpose(1, 2).reshape(b, c, *grid)
 
+    def _kv(self, cache: dict, b: int, c: int, device_like: torch.Tensor):
+        if self not in cache:
+            n = self.position.shape[1]
+            cache[self] = (device_like.new_zeros(b, self.heads, n, c // self.heads),
+                           device_like.new_zeros(b, self.heads, n, c // self.heads))
+        return cache[self]
+
+    def prefill(self, cache: dict, x: torch.Tensor, positions: int) -> None:
+        """Cache the keys and values of the first ``positions`` flat positions of ``x`` (B, C, T, H, W) at once."""
+        b, c = x.shape[:2]
+        _, k, v = self._split((x.flatten(2)[:, :, :positions] + self.position[:, :positions]).transpose(1, 2))
+        keys, values = self._kv(cache, b, c, k)
+        keys[:, :, :positions], values[:, :, :positions] = k, v
+
     def step(self, cache: dict, index: int, x: torch.Tensor) -> torch.Tensor:
         """x (B, C): the input at flat position ``index``; returns the output there. Positions must come in order."""
         b, c = x.shape
         q, k, v = self._split((x + self.position[:, index]).unsqueeze(1))  # (B, heads, 1, d)
-        if self not in cache:
-            n = self.position.shape[1]
-            cache[self] = (k.new_zeros(b, self.heads, n, c // self.heads), v.new_zeros(b, self.heads, n, c // self.heads))
-        keys, values = cache[self]
+        keys, values = self._kv(cache, b, c, k)
         keys[:, :, index] = k[:, :, 0]
         values[:, :, index] = v[:, :, 0]
         y = F.scaled_dot_product_attention(q, keys[:, :, :index + 1], values[:, :, :index + 1])

@@ -143,6 +143,12 @@ class MaskedConv3d(nn.Conv3d):
         t, y, x_ = pos
         cache[self][0][:, :, t + kt - 1, y + kh // 2, x_ + kw // 2] = x
 
+    def write_steps(self, cache: dict, x: torch.Tensor, steps: int, grid: tuple[int, int, int]) -> None:
+        """Write this layer's inputs ``x`` (B, in, T, H, W) of the first ``steps`` steps at once (prefill)."""
+        buffer = self._state(cache, grid)[0]
+        kt, kh, kw = self.kernel_size
+        buffer[:, :, kt - 1:kt - 1 + steps, kh // 2:kh // 2 + x.shape[-2], kw // 2:kw // 2 + x.shape[-1]] = x[:, :, :steps]
+
 
 def pointwise(conv: nn.Conv3d, x: torch.Tensor) -> torch.Tensor:
     """A 1x1x1 convolution applied to channels-first features of any shape after the batch: (B, in, ...) ->
@@ -244,17 +250,40 @@ class GatedPixelCNN(nn.Module):
         """codes (B, T, H, W) long -> logits (B, num_codes, T, H, W)."""
         return self.forward_embedded(self.embed(codes).permute(0, 4, 1, 2, 3), cond)
 
-    def forward_embedded(self, e: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
-        """The network after the embedding lookup (e (B, hidden, T, H, W)); tests take gradients through it."""
+    def forward_embedded(self, e: torch.Tensor, cond: torch.Tensor | None = None,
+                         keep: Callable | None = None) -> torch.Tensor:
+        """The network after the embedding lookup (e (B, hidden, T, H, W)); tests take gradients through it.
+        ``keep(layer, x)`` is handed every masked convolution's and attention's input (the cached sampler's prefill)."""
         if tuple(e.shape[2:]) != self.grid:
             raise ValueError(f"the prior was built for a {self.grid} grid of codes, got {tuple(e.shape[2:])}")
+        keep = keep or (lambda layer, x: None)
+        for conv in (self.p_first, self.v_first, self.h_first):
+            if conv is not None:
+                keep(conv, e)
         p = self.p_first(e) if self.p_first is not None else None
         v, h = self.v_first(e), self.h_first(e)
         for i, layer in enumerate(self.layers):
+            for conv, x in ((layer.p_conv, p), (layer.v_conv, v), (layer.h_conv, h)):
+                if conv is not None:
+                    keep(conv, x)
             p, v, h = layer(p, v, h, cond)
             if str(i) in self.attention:
+                keep(self.attention[str(i)], h)
                 h = h + self.attention[str(i)](h)
         return self.head(F.relu(h))
+
+    def _prefill(self, cache: dict, codes: torch.Tensor, cond: torch.Tensor | None, steps: int) -> None:
+        """Fill the cached sampler's buffers for the first ``steps`` steps of ``codes`` in one forward pass: every
+        input there depends only on positions before it, all given, so it equals what stepping would write."""
+        positions = steps * self.grid[1] * self.grid[2]
+
+        def keep(layer, x):
+            if isinstance(layer, MaskedConv3d):
+                layer.write_steps(cache, x, steps, self.grid)
+            else:
+                layer.prefill(cache, x, positions)
+
+        self.forward_embedded(self.embed(codes).permute(0, 4, 1, 2, 3), cond, keep)
 
     def _step(self, cache: dict, index: int, cond: torch.Tensor | None) -> torch.Tensor:
         """Logits (B, K) at flat position ``index``; every earlier position's code must have been written."""
@@ -292,7 +321,7 @@ class GatedPixelCNN(nn.Module):
                      prefix: torch.Tensor | None = None):
         """Visit every position in raster order; ``choose(index, logits)`` returns the code there (B,). The codes
         of ``prefix`` (B, Tp, H, W), the first Tp steps, are given: the naive sampler skips them, the cached one
-        still steps through them to fill its buffers."""
+        fills its buffers for them in one forward pass (``_prefill``)."""
         codes = torch.zeros(batch, *self.grid, dtype=torch.long, device=self.head.weight.device)
         flat = codes.view(batch, -1)
         known = 0
@@ -303,7 +332,11 @@ class GatedPixelCNN(nn.Module):
             known = prefix[0].numel()
             flat[:, :known] = prefix.flatten(1)
         cache = {"batch": batch}
-        for index in range(flat.shape[1]):
+        start = 0
+        if cached and known:
+            self._prefill(cache, codes, cond, prefix.shape[1])
+            start = known
+        for index in range(start, flat.shape[1]):
             if cached:
                 logits = self._step(cache, index, cond)
             elif index >= known:
