@@ -132,10 +132,10 @@ def test_python_predict_api_takes_numpy_and_torch():
         vidpred.predict("copy_last", torch.full((3, 1, 64, 64), 2.0), horizon=1)
 
 
-def reconstruct_tiny(run, tmp_path, clips: int, capsys) -> str:
+def reconstruct_tiny(run, tmp_path, clips: int, capsys, *options) -> str:
     """`vidpred reconstruct` of a tiny run on 32x32 8-frame Moving MNIST test clips; returns what it printed."""
     assert main(["reconstruct", str(run), "--data", "moving_mnist", "--clips", str(clips), "--out",
-                 str(tmp_path / "rec"), "num_test=6", "image_size=32", "num_frames=8"]) == 0
+                 str(tmp_path / "rec"), *options, "num_test=6", "image_size=32", "num_frames=8"]) == 0
     return capsys.readouterr().out
 
 
@@ -233,8 +233,10 @@ def test_s_hr_vqvae_pipeline_trains_through_the_generic_stages_then_predicts(tmp
     assert (run / "joint" / "checkpoints" / "last.ckpt").is_file()
     assert np.load(run / "codes" / "train_layer3.npy").shape == (4, 8, 8, 8)
     capsys.readouterr()
-    out = reconstruct_tiny(run, tmp_path, 2, capsys)
+    out = reconstruct_tiny(run, tmp_path, 2, capsys, "--per-layer")
     assert "layer1 level only" in out and "layer3 codes: " in out
+    assert "PSNR from the first k levels: 1: " in out and "3: " in out
+    assert "compression ratio: 21.33 (pixel bits / latent bits)" in out  # 32*32*8 / (8*8 positions x 3 x 2 bits)
     model = load_model(run)
     assert not model.stochastic  # arg-max decoding
     predicted = model.predict(torch.rand(1, 4, 1, 32, 32), horizon=6, num_samples=2)  # two windows of 4

@@ -240,13 +240,18 @@ def cmd_reconstruct(args) -> None:
 
     tokenizer = _tokenizer(args.run, args.device)
     dataset = build_dataset(_data_config(args.data, args.root, args.overrides, args.cache), "test")
-    result = reconstruction_report(tokenizer, dataset, args.out, count=args.clips, device=args.device)
+    result = reconstruction_report(tokenizer, dataset, args.out, count=args.clips, device=args.device,
+                                   per_layer=args.per_layer)
     m, b, first = result["metrics"], result["bit_budget"], tokenizer.levels[0]
     print(f"{result['clips']} test clips: PSNR {m['psnr']['mean']:.2f} ± {m['psnr']['ci95']:.2f} dB, "
           f"SSIM {m['ssim']['mean']:.4f}, SSIM (uniform7) {m['ssim_uniform7']['mean']:.4f}; "
           f"{first} level only: PSNR {m[f'psnr_{first}_only']['mean']:.2f} dB")
     for level, c in result["codes"].items():
         print(f"  {level} codes: {c['used']}/{c['of']} used, perplexity {c['perplexity']:.1f}")
+    if args.per_layer:
+        print("  PSNR from the first k levels: " + ", ".join(
+            f"{k}: {m[f'psnr_first_{k}_levels']['mean']:.2f} dB" for k in range(1, len(tokenizer.levels) + 1)))
+    print(f"  compression ratio: {result['compression_ratio']:.2f} (pixel bits / latent bits)")
     print(f"  bit budget: {b['latent_bits']:.0f} latent bits / {b['pixel_bits']} pixel bits = {100 * b['ratio']:.2f}% "
           f"({100 * (1 - b['ratio']):.1f}% fewer bits)")
     print(f"wrote {args.out}")
@@ -371,11 +376,14 @@ def build_parser() -> argparse.ArgumentParser:
         "reconstruct", help="reconstruction quality, code usage and bit budget of a trained tokenizer",
         epilog=EPILOG, usage="vidpred reconstruct RUN_DIR --data NAME --out DIR [options] [key=value ...]",
         description="Encode and decode test clips with the trained tokenizer of a staged VQ model: a grid (original | "
-                    "reconstruction | top level only), PSNR/SSIM, a code-usage histogram and the bit budget.")
+                    "reconstruction | first level only), PSNR/SSIM, a code-usage histogram, the bit budget and "
+                    "the compression ratio.")
     p.add_argument("run", help="a run folder of a staged VQ model (e.g. video_vqvae) whose tokenizer stage is finished")
     p.add_argument("--data", required=True, help="data set name")
     _add_data_source(p)
     p.add_argument("--clips", type=int, default=256, help="test clips to reconstruct (default 256)")
+    p.add_argument("--per-layer", action="store_true",
+                   help="draw (and score) the reconstructions from the first 1, 2, ..., n levels (S-HR-VQVAE Fig. 5)")
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--device", default="cpu")
     p.set_defaults(func=cmd_reconstruct, takes_overrides=True)

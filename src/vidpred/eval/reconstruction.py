@@ -1,9 +1,11 @@
 """``vidpred reconstruct``: how well a tokenizer reconstructs a data set, and what its codes cost.
 
 Works on any tokenizer through its protocol (``models/tokenizer.py``), for any number of levels. Writes into
-``out``: ``reconstructions.gif`` / ``.png`` (rows: original | reconstruction | the first (coarsest) level only),
+``out``: ``reconstructions.gif`` / ``.png`` (rows: original | reconstruction | the first (coarsest) level only;
+with ``per_layer``, the reconstruction from the first 1, 2, ..., n levels instead: S-HR-VQVAE's Fig. 5),
 ``code_usage.png`` (histogram of code use per level), ``reconstruction.json`` (PSNR and both SSIMs with 95%
-intervals, PSNR from the first level alone, code usage and perplexity per level, the bit budget).
+intervals, PSNR from the first level alone and from every prefix of levels, code usage and perplexity per level,
+the bit budget and compression ratio).
 """
 from __future__ import annotations
 
@@ -48,7 +50,7 @@ def _usage_plot(counts: dict[str, np.ndarray], path: Path) -> None:
 
 @torch.no_grad()
 def reconstruction_report(tokenizer, dataset, out: str | Path, count: int = 256, batch_size: int = 8,
-                          device: str = "cpu") -> dict:
+                          device: str = "cpu", per_layer: bool = False) -> dict:
     from vidpred.io.grid import GridRow, write_grid
 
     out = Path(out)
@@ -57,7 +59,9 @@ def reconstruction_report(tokenizer, dataset, out: str | Path, count: int = 256,
     tokenizer = tokenizer.to(device).eval()
     indices = _clips(dataset, count)
     first_only = f"psnr_{first}_only"
-    scores = {"psnr": [], "ssim": [], "ssim_uniform7": [], first_only: []}
+    levels = tokenizer.levels
+    prefixes = {k: f"psnr_first_{k}_levels" for k in range(1, len(levels) + 1)}
+    scores = {"psnr": [], "ssim": [], "ssim_uniform7": [], first_only: [], **{name: [] for name in prefixes.values()}}
     counts = {level: np.zeros(k) for level, k in tokenizer.codebook_sizes.items()}
     examples = None
     with Progress(f"reconstructing {len(indices)} clips", len(indices)) as progress:
@@ -67,23 +71,31 @@ def reconstruction_report(tokenizer, dataset, out: str | Path, count: int = 256,
                 raise ConfigError(f"clips have {clips.shape[1]} frames; the tokenizer takes {frames}")
             codes = tokenizer.encode(clips)
             recon = tokenizer.decode(codes)
-            coarse = tokenizer.decode({first: codes[first]})
+            partial = {k: tokenizer.decode({level: codes[level] for level in levels[:k]}) for k in prefixes}
+            coarse = partial[1]
             for name, fn in (("psnr", psnr), ("ssim", ssim), ("ssim_uniform7", ssim_uniform7)):
                 scores[name].append(fn(recon, clips).mean(1).cpu().numpy())
             scores[first_only].append(psnr(coarse, clips).mean(1).cpu().numpy())
+            for k, name in prefixes.items():
+                scores[name].append(psnr(partial[k], clips).mean(1).cpu().numpy())
             for level, c in codes.items():
                 counts[level] += np.bincount(c.flatten().cpu().numpy(), minlength=len(counts[level]))
             if examples is None:
-                examples = (clips[:4].cpu(), recon[:4].cpu(), coarse[:4].cpu())
+                shown = [partial[k] for k in prefixes] if per_layer else [recon, coarse]
+                examples = (clips[:4].cpu(), [x[:4].cpu() for x in shown])
             progress.advance(len(clips))
+    labels = [f"after {k} of {len(levels)} levels" for k in prefixes] if per_layer else \
+        ["reconstruction", f"{first} level only"]
     rows = []
-    for original, recon, coarse in zip(*examples):
-        rows += [GridRow(original, "original"), GridRow(recon, "reconstruction", predicted=True),
-                 GridRow(coarse, f"{first} level only", predicted=True)]
+    for i, original in enumerate(examples[0]):
+        rows += [GridRow(original, "original")] + [GridRow(x[i], label, predicted=True)
+                                                     for x, label in zip(examples[1], labels)]
     write_grid(out / "reconstructions.gif", rows, fps=4.0)
     write_grid(out / "reconstructions.png", rows)
     _usage_plot(counts, out / "code_usage.png")
-    result = {"clips": len(indices), "metrics": {}, "codes": {}, "bit_budget": tokenizer.bit_budget()}
+    budget = tokenizer.bit_budget()
+    result = {"clips": len(indices), "metrics": {}, "codes": {}, "bit_budget": budget,
+              "compression_ratio": 1 / budget["ratio"]}
     for name, parts in scores.items():
         mean, half = confidence_interval(np.concatenate(parts))
         result["metrics"][name] = {"mean": float(mean), "ci95": float(half)}
