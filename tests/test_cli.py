@@ -56,7 +56,7 @@ def test_demo_predicts_with_the_committed_pretrained_pipeline(tmp_path):
     out = tmp_path / "demo"
     assert main(["demo", "--out", str(out), "--sequences", "2", "--samples", "2", "--num-test", "20"]) == 0
     summary = json.loads((out / "summary.json").read_text())
-    assert summary["sequences"] == 2 and set(summary["metrics"]) == {"video_vqvae", "copy_last"}
+    assert summary["sequences"] == 2 and set(summary["metrics"]) == {"video_vqvae", "copy_last", "blank"}
     assert 0 < summary["metrics"]["video_vqvae"]["ssim_uniform7"]["best"] <= 1
     assert (out / "report.html").is_file() and (out / "video_vqvae" / "report.html").is_file()
     grid = read_video(out / "predictions.gif")
