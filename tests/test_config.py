@@ -78,3 +78,16 @@ def test_yaml_overrides_and_saved_config_round_trip(tmp_path):
         config.load(Outer, path, ["data.num_frame=10"])
     with pytest.raises(ConfigError, match="expected the form key=value"):
         config.load(Outer, path, ["inner.width"])
+
+
+def test_every_shipped_config_resolves():
+    """Each experiment under configs/ loads (presets expanded, stage names checked against the model's pipeline)."""
+    from pathlib import Path
+
+    from vidpred.training.config import load_experiment
+
+    configs = sorted((Path(__file__).parents[1] / "configs").rglob("*.yaml"))
+    assert len(configs) >= 5
+    for path in configs:
+        cfg = load_experiment(path)
+        assert cfg.name and cfg.model.name, path
