@@ -60,7 +60,7 @@ class Tokenizer(nn.Module, abc.ABC):
 
     @abc.abstractmethod
     def decode(self, codes: dict[str, torch.Tensor]) -> torch.Tensor:
-        """{level: codes} (any subset of ``levels``, the first always) -> frames (B, T, C, H, W) in [0, 1]."""
+        """{level: codes} (a prefix of ``levels``: the first k) -> frames (B, T, C, H, W) in [0, 1]."""
 
     @abc.abstractmethod
     def loss(self, clips: torch.Tensor) -> LossOutput:

@@ -320,8 +320,8 @@ class GatedPixelCNN(nn.Module):
     def _autoregress(self, batch: int, cond, choose: Callable[[int, torch.Tensor], torch.Tensor], cached: bool,
                      prefix: torch.Tensor | None = None):
         """Visit every position in raster order; ``choose(index, logits)`` returns the code there (B,). The codes
-        of ``prefix`` (B, Tp, H, W), the first Tp steps, are given: the naive sampler skips them, the cached one
-        fills its buffers for them in one forward pass (``_prefill``)."""
+        of ``prefix`` (B, Tp, H, W), the first Tp steps, are given and not visited; the cached sampler fills its
+        buffers for them in one forward pass (``_prefill``)."""
         codes = torch.zeros(batch, *self.grid, dtype=torch.long, device=self.head.weight.device)
         flat = codes.view(batch, -1)
         known = 0
@@ -332,17 +332,11 @@ class GatedPixelCNN(nn.Module):
             known = prefix[0].numel()
             flat[:, :known] = prefix.flatten(1)
         cache = {"batch": batch}
-        start = 0
         if cached and known:
             self._prefill(cache, codes, cond, prefix.shape[1])
-            start = known
-        for index in range(start, flat.shape[1]):
-            if cached:
-                logits = self._step(cache, index, cond)
-            elif index >= known:
-                logits = self(codes, cond).flatten(2)[:, :, index]
-            if index >= known:
-                flat[:, index] = choose(index, logits)
+        for index in range(known, flat.shape[1]):
+            logits = self._step(cache, index, cond) if cached else self(codes, cond).flatten(2)[:, :, index]
+            flat[:, index] = choose(index, logits)
             if cached:
                 self._write(cache, index, flat[:, index])
         return codes
