@@ -182,6 +182,24 @@ def test_cached_sampling_returns_the_naive_samplers_codes(temperature):
     assert not torch.equal(fast, other)
 
 
+@pytest.mark.parametrize("greedy", [True, False])
+def test_solving_a_step_at_once_gives_the_position_by_position_codes_in_fewer_rounds(greedy):
+    model = tiny_pixelcnn(attention_every=0)  # without attention the cached sampler solves whole steps
+    for p in model.parameters():
+        p.data.mul_(2)
+    cond = torch.randn(3, 6, *GRID)
+    prefix = torch.randint(0, 12, (3, 1, *GRID[1:]))
+    for given in (None, prefix):
+        calls = []
+        fast = model.sample(3, cond, torch.Generator().manual_seed(5), cached=True, greedy=greedy, prefix=given,
+                            progress=calls.append)
+        naive = model.sample(3, cond, torch.Generator().manual_seed(5), cached=False, greedy=greedy, prefix=given)
+        assert torch.equal(fast, naive)
+        assert len(set(fast.flatten().tolist())) > 3
+        steps = GRID[0] - (0 if given is None else 1)
+        assert steps <= len(calls) < steps * GRID[1] * GRID[2]  # rounds of whole steps, not positions
+
+
 def test_cached_and_naive_priors_predict_the_same_codes():
     cfg = video_vqvae_tiny()
     torch.manual_seed(1)

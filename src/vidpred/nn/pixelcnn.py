@@ -41,6 +41,14 @@ attention keeps its keys and values. The past stack depends only on earlier step
 step for the whole step; the vertical stack once per row for the whole row; the horizontal stack once per
 position. Both samplers turn the same pre-drawn uniform numbers into codes by inverse-CDF sampling, so for one
 seed they return the same codes.
+
+Without attention the cached sampler goes further and solves a whole step at once (``_solve_step``): a code is a
+fixed function of its logits and its pre-drawn number (or the arg-max), and the logits read only earlier
+positions, so iterating "compute the step's logits from a guess of its codes, choose them all" from a guess (the
+previous step's codes) reaches, within H * W + 1 rounds, exactly the codes that choosing position by position
+gives (Jacobi iteration of the autoregressive equations; Song et al. 2021 use it for faster autoregressive
+sampling). On video most of a frame repeats the previous one, so a step takes a handful of rounds of one
+batched pass each instead of H * W positions' worth of small calls.
 """
 from __future__ import annotations
 
@@ -143,11 +151,12 @@ class MaskedConv3d(nn.Conv3d):
         t, y, x_ = pos
         cache[self][0][:, :, t + kt - 1, y + kh // 2, x_ + kw // 2] = x
 
-    def write_steps(self, cache: dict, x: torch.Tensor, steps: int, grid: tuple[int, int, int]) -> None:
-        """Write this layer's inputs ``x`` (B, in, T, H, W) of the first ``steps`` steps at once (prefill)."""
+    def write_steps(self, cache: dict, x: torch.Tensor, grid: tuple[int, int, int], start: int = 0) -> None:
+        """Write this layer's inputs ``x`` (B, in, n, H, W) of steps start .. start + n - 1 at once."""
         buffer = self._state(cache, grid)[0]
         kt, kh, kw = self.kernel_size
-        buffer[:, :, kt - 1:kt - 1 + steps, kh // 2:kh // 2 + x.shape[-2], kw // 2:kw // 2 + x.shape[-1]] = x[:, :, :steps]
+        first = kt - 1 + start
+        buffer[:, :, first:first + x.shape[2], kh // 2:kh // 2 + x.shape[-2], kw // 2:kw // 2 + x.shape[-1]] = x
 
 
 def pointwise(conv: nn.Conv3d, x: torch.Tensor) -> torch.Tensor:
@@ -187,13 +196,19 @@ class GatedLayer(nn.Module):
     def forward(self, p, v, h, cond):
         """Stacks (B, hidden, T, H, W) (``p`` None without a past stack) -> the next layer's (p, v, h)."""
         cv, ch, cp = self._cond(cond)
-        v_pre, h_pre = self.v_conv(v) + cv, self.h_conv(h) + ch
+        v_add = 0
         if self.p_conv is not None:
             p_pre = self.p_conv(p) + cp
-            v_pre = v_pre + self.p_to_v(p_pre)
-            p = gate(p_pre)
-        h_pre = h_pre + self.v_to_h(v_pre)
-        return p, gate(v_pre), h + self.h_out(self.dropout(gate(h_pre)))
+            v_add, p = self.p_to_v(p_pre), gate(p_pre)
+        return (p, *self.within_step(v, h, cv, ch, v_add))
+
+    def within_step(self, v, h, cv, ch, v_add):
+        """The vertical and horizontal stacks, given the conditioning's additions ``cv``, ``ch`` and the past
+        stack's addition ``v_add`` to the vertical pre-activation: (v, h) (B, hidden, T, H, W) -> the next
+        layer's (v, h). Their kernels span one step: they read nothing of another step."""
+        v_pre = self.v_conv(v) + cv + v_add
+        h_pre = self.h_conv(h) + ch + self.v_to_h(v_pre)
+        return gate(v_pre), h + self.h_out(self.dropout(gate(h_pre)))
 
     def plane(self, cache, t, p, cond, grid):
         """Fast sampling, once per step: the past stack depends only on earlier steps, so the whole step's past
@@ -217,10 +232,10 @@ class GatedLayer(nn.Module):
 
 
 def sample_codes(logits: torch.Tensor, uniform: torch.Tensor, temperature: float) -> torch.Tensor:
-    """Inverse-CDF sampling: logits (B, K), uniform (B,) in [0, 1) -> codes (B,). Deterministic given ``uniform``,
-    so two samplers that compute (nearly) equal logits draw equal codes."""
-    cdf = torch.softmax(logits.double() / temperature, dim=-1).cumsum(-1)
-    codes = torch.searchsorted(cdf, (uniform.double() * cdf[:, -1]).unsqueeze(-1)).squeeze(-1)
+    """Inverse-CDF sampling: logits (..., K), uniform (...) in [0, 1) -> codes (...). Deterministic given
+    ``uniform``, so two samplers that compute (nearly) equal logits draw equal codes."""
+    cdf = torch.softmax(logits.double() / temperature, dim=-1).cumsum(-1).contiguous()
+    codes = torch.searchsorted(cdf, (uniform.double() * cdf[..., -1]).unsqueeze(-1)).squeeze(-1)
     return codes.clamp_(max=logits.shape[-1] - 1)
 
 
@@ -245,6 +260,7 @@ class GatedPixelCNN(nn.Module):
             str(i): CausalSelfAttention3d(hidden, heads, grid)
             for i in range(layers) if attention_every and (i + 1) % attention_every == 0})
         self.head = nn.Conv3d(hidden, num_codes, 1)
+        self.solve_steps = True  # the cached sampler solves whole steps (no attention); False: position by position
 
     def forward(self, codes: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
         """codes (B, T, H, W) long -> logits (B, num_codes, T, H, W)."""
@@ -279,7 +295,7 @@ class GatedPixelCNN(nn.Module):
 
         def keep(layer, x):
             if isinstance(layer, MaskedConv3d):
-                layer.write_steps(cache, x, steps, self.grid)
+                layer.write_steps(cache, x[:, :, :steps], self.grid)
             else:
                 layer.prefill(cache, x, positions)
 
@@ -289,12 +305,7 @@ class GatedPixelCNN(nn.Module):
         """Logits (B, K) at flat position ``index``; every earlier position's code must have been written."""
         t, y, x = pos = _unravel(index, self.grid)
         if y == 0 and x == 0:  # a new step: its past stack, for every layer, from the earlier steps
-            cache["plane"] = [0] * len(self.layers)
-            if self.p_first is not None:
-                p = self.p_first.plane(cache, t, None, self.grid)
-                c = cond[:, :, t] if cond is not None else None
-                for i, layer in enumerate(self.layers):
-                    p, cache["plane"][i] = layer.plane(cache, t, p, c, self.grid)
+            cache["plane"] = self._planes(cache, t, cond)
         if x == 0:  # a new row: its vertical stack, for every layer, from the rows above
             v = self.v_first.row(cache, t, y, None, self.grid)
             c = cond[:, :, t, y] if cond is not None else None
@@ -310,6 +321,42 @@ class GatedPixelCNN(nn.Module):
                 h = h + self.attention[str(i)].step(cache, index, h)
         return pointwise(self.head, F.relu(h))
 
+    def _planes(self, cache: dict, t: int, cond: torch.Tensor | None) -> list:
+        """The past stack over step t, once per step: every layer's addition to the vertical pre-activation
+        (B, 2 hidden, H, W); zeros without a past stack."""
+        adds = [0] * len(self.layers)
+        if self.p_first is not None:
+            p = self.p_first.plane(cache, t, None, self.grid)
+            c = cond[:, :, t] if cond is not None else None
+            for i, layer in enumerate(self.layers):
+                p, adds[i] = layer.plane(cache, t, p, c, self.grid)
+        return adds
+
+    def _solve_step(self, cache: dict, t: int, cond: torch.Tensor | None, choose: Callable,
+                    guess: torch.Tensor) -> torch.Tensor:
+        """All of step t's codes (B, H, W) at once, by fixed-point (Jacobi) iteration from ``guess``: compute the
+        whole step's logits from the guess, choose every code, repeat until the codes stop changing. The logits
+        at a position read only earlier positions, so after n rounds the first n positions hold what choosing
+        them one by one gives, and a fixed point is that result: the same codes in at most H * W + 1 rounds,
+        usually far fewer (most of a frame is predictable). Without attention only; the past stack is
+        computed once, as in ``_step``."""
+        height, width = self.grid[1:]
+        adds = [a.unsqueeze(2) if torch.is_tensor(a) else a for a in self._planes(cache, t, cond)]
+        c = cond[:, :, t:t + 1] if cond is not None else None
+        conds = [layer._cond(c)[:2] for layer in self.layers]
+        for _ in range(height * width + 1):
+            e = self.embed(guess).permute(0, 3, 1, 2).unsqueeze(2)  # (B, hidden, 1, H, W)
+            v, h = self.v_first(e), self.h_first(e)
+            for layer, (cv, ch), add in zip(self.layers, conds, adds):
+                v, h = layer.within_step(v, h, cv, ch, add)
+            codes = choose(t * height * width, self.head(F.relu(h)).flatten(2)).view_as(guess)
+            if torch.equal(codes, guess):
+                break
+            guess = codes
+        if self.p_first is not None:  # later steps' past stacks read this step's codes
+            self.p_first.write_steps(cache, e, self.grid, start=t)
+        return guess
+
     def _write(self, cache: dict, index: int, codes: torch.Tensor) -> None:
         pos = _unravel(index, self.grid)
         e = self.embed(codes)
@@ -318,10 +365,13 @@ class GatedPixelCNN(nn.Module):
                 conv.write(cache, pos, e)
 
     def _autoregress(self, batch: int, cond, choose: Callable[[int, torch.Tensor], torch.Tensor], cached: bool,
-                     prefix: torch.Tensor | None = None):
-        """Visit every position in raster order; ``choose(index, logits)`` returns the code there (B,). The codes
-        of ``prefix`` (B, Tp, H, W), the first Tp steps, are given and not visited; the cached sampler fills its
-        buffers for them in one forward pass (``_prefill``)."""
+                     prefix: torch.Tensor | None = None, whole_steps: bool | None = None):
+        """Visit every position in raster order; ``choose(index, logits)`` returns the codes (B, N) of the N
+        positions from flat ``index`` on, given their logits (B, K, N), and must depend on nothing else. The
+        codes of ``prefix`` (B, Tp, H, W), the first Tp steps, are given and not visited; the cached sampler fills
+        its buffers for them in one forward pass (``_prefill``). With ``whole_steps`` (default: ``solve_steps``)
+        and no attention the cached sampler solves a step at a time (``_solve_step``): the same codes, for fewer
+        network calls."""
         codes = torch.zeros(batch, *self.grid, dtype=torch.long, device=self.head.weight.device)
         flat = codes.view(batch, -1)
         known = 0
@@ -334,9 +384,14 @@ class GatedPixelCNN(nn.Module):
         cache = {"batch": batch}
         if cached and known:
             self._prefill(cache, codes, cond, prefix.shape[1])
+        if cached and (self.solve_steps if whole_steps is None else whole_steps) and not self.attention:
+            start = known // (self.grid[1] * self.grid[2])
+            for t in range(start, self.grid[0]):
+                codes[:, t] = self._solve_step(cache, t, cond, choose, codes[:, t - 1] if t else codes[:, 0])
+            return codes
         for index in range(known, flat.shape[1]):
             logits = self._step(cache, index, cond) if cached else self(codes, cond).flatten(2)[:, :, index]
-            flat[:, index] = choose(index, logits)
+            flat[:, index] = choose(index, logits.unsqueeze(-1)).squeeze(-1)
             if cached:
                 self._write(cache, index, flat[:, index])
         return codes
@@ -356,7 +411,9 @@ class GatedPixelCNN(nn.Module):
         def choose(index, logits):
             if progress is not None:
                 progress(index)
-            return logits.argmax(-1) if greedy else sample_codes(logits, uniform[:, index], temperature)
+            if greedy:
+                return logits.argmax(1)
+            return sample_codes(logits.transpose(1, 2), uniform[:, index:index + logits.shape[-1]], temperature)
 
         return self._autoregress(batch, cond, choose, cached, prefix)
 
@@ -369,10 +426,11 @@ class GatedPixelCNN(nn.Module):
 
         def choose(index, logits):
             nonlocal total
-            total = total + torch.log_softmax(logits.double(), -1).gather(1, flat[:, index:index + 1]).squeeze(1)
-            return flat[:, index]
+            given = flat[:, index:index + 1]
+            total = total + torch.log_softmax(logits[:, :, 0].double(), -1).gather(1, given).squeeze(1)
+            return given
 
-        self._autoregress(codes.shape[0], cond, choose, cached=True)
+        self._autoregress(codes.shape[0], cond, choose, cached=True, whole_steps=False)
         return total
 
 
