@@ -174,3 +174,19 @@ def test_joint_training_moves_the_decoder_through_the_prediction_loss(path):
     torch.optim.SGD(model.parameters(), lr=0.1).step()
     assert any(not torch.equal(a, b) for a, b in zip(before, model.tokenizer.decoder.parameters()))
     assert all(torch.equal(a, b) for a, b in zip(encoder_before, model.tokenizer.encoder.parameters()))
+
+
+def test_loss_on_context_trains_on_every_later_frame_and_evaluates_on_the_predicted_ones():
+    cfg = s_hr_vqvae_tiny()
+    torch.manual_seed(0)
+    batch = {level: torch.randint(0, 4, (2, 8, 8, 8)) for level in ("layer1", "layer2")}
+    paper = STPixelCNNPrior(cfg).train()
+    assert paper.logits(batch)[1].shape[2] == 4  # Eq. 7: the 4 predicted frames of 8
+    cfg.prior.loss_on_context = True
+    torch.manual_seed(0)
+    prior = STPixelCNNPrior(cfg).train()
+    logits, targets = prior.logits(batch)
+    assert targets.shape[2] == 7 and torch.equal(targets[:, 0], batch["layer1"][:, 1:])  # frames 2..8
+    # the extra frames are the same conditionals: their logits are the predicted frames' logits of Eq. 7
+    assert torch.allclose(logits[:, :, :, 3:], paper.logits(batch)[0], atol=1e-6)
+    assert prior.eval().logits(batch)[1].shape[2] == 4  # evaluation counts the predicted frames only

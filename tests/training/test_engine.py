@@ -159,3 +159,28 @@ def test_nan_loss_stops_with_a_clear_message_and_keeps_last_good_checkpoint(tmp_
     folder = tmp_path / "runs" / "tiny"
     assert torch.load(folder / "checkpoints" / "last.ckpt", weights_only=True)["global_step"] == 2
     assert not (folder / "model.safetensors").exists() and not (folder / "stages" / "train.done").exists()
+
+
+def test_a_stage_sets_its_own_schedule_over_its_own_steps(tmp_path):
+    from vidpred.training.module import optimizer_and_scheduler
+    from vidpred.training.stages import stage_config
+
+    def staged(**stages):
+        cfg = tiny(tmp_path, data={"num_frames": 8}, stages=stages)
+        cfg["model"] = {"preset": "s_hr_vqvae_tiny"}
+        return write_config(tmp_path, cfg)
+
+    cfg = load_experiment(staged(prior={"scheduler": "cosine", "max_steps": 10, "lr": 0.01}))
+    assert cfg.optim.scheduler == "constant"  # the experiment's, which other stages keep
+    stage = stage_config(cfg, "prior")
+    assert stage.optim.scheduler == "cosine" and stage.trainer.max_steps == 10 and stage.optim.lr == 0.01
+    assert stage_config(cfg, "tokenizer").optim.scheduler == "constant"
+    optimizer, scheduler = optimizer_and_scheduler([torch.nn.Parameter(torch.zeros(1))], stage)
+    rates = []
+    for _ in range(11):
+        rates.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        scheduler.step()
+    assert rates[0] == pytest.approx(0.01) and rates[5] == pytest.approx(0.005) and rates[10] == pytest.approx(0)
+    with pytest.raises(ConfigError, match="scheduler"):
+        load_experiment(staged(prior={"scheduler": "linear"}))

@@ -62,6 +62,7 @@ class StageSettings:
     max_steps: int | None = None
     max_minutes: float | None = None
     lr: float | None = None
+    scheduler: Literal["constant", "cosine"] | None = None  # cosine: over the stage's max_steps
     checkpoint_every: int | None = None
     sample_every: int | None = None
     precision: str | None = None

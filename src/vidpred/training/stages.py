@@ -62,7 +62,7 @@ def stage_config(cfg: ExperimentConfig, name: str, **defaults) -> ExperimentConf
     trainer = {**defaults, **{k: getattr(settings, k) for k in ("batch_size", "max_steps", "max_minutes",
                                                                 "checkpoint_every", "sample_every", "precision")
                               if getattr(settings, k) is not None}}
-    optim = {"lr": settings.lr} if settings.lr is not None else {}
+    optim = {k: getattr(settings, k) for k in ("lr", "scheduler") if getattr(settings, k) is not None}
     return dataclasses.replace(cfg, trainer=dataclasses.replace(cfg.trainer, **trainer),
                                optim=dataclasses.replace(cfg.optim, **optim))
 

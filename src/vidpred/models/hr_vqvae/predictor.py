@@ -73,7 +73,7 @@ class SHRVQVAE(TokenizedPredictor):
         the reconstruction error of those frames decoded from the prior's predictions (module docstring)."""
         cfg, levels = self.config, self.tokenizer.levels
         codes = self.tokenizer.encode(clips[:, :cfg.clip_frames])  # no gradient: encoder and codebooks stay
-        logits, targets = self.prior.logits(codes)  # (B, M, n, Tf, h, w), (B, n, Tf, h, w)
+        logits, targets = self.prior.logits(codes, first=cfg.context_frames)  # (B, M, n, Tf, h, w), (B, n, Tf, h, w)
         nll = F.cross_entropy(logits.float(), targets)
         if cfg.joint_path == "gumbel":
             probs = F.gumbel_softmax(logits.float(), tau=1.0, hard=True, dim=1)
