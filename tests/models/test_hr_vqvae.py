@@ -103,8 +103,30 @@ def test_st_pixelcnn_is_causal_at_middle_positions(coarser):
     assert moved == coarser
 
 
-def test_cached_and_naive_sampling_agree_with_a_given_context_and_argmax_is_deterministic():
+@pytest.mark.parametrize("history", ["own", "all"])
+def test_with_the_whole_history_a_layer_sees_every_layer_of_earlier_frames_only(history):
+    cfg = s_hr_vqvae_tiny()  # 2 layers, 8 frames (4 context) of 8x8 codes, coarser conditioning on
+    cfg.prior.history = history
+    torch.manual_seed(0)
+    prior = STPixelCNNPrior(cfg).eval()
+    batch = {level: torch.randint(0, 4, (2, 8, 8, 8)) for level in prior.levels}
+    logits = prior.logits(batch, first=0)[0]  # (B, M, layers, frames, 8, 8)
+    frame, y, x = 5, 3, 4
+    changed = dict(batch, layer2=batch["layer2"].clone())
+    changed["layer2"][:, frame, y, x] = (changed["layer2"][:, frame, y, x] + 1) % 4
+    after = prior.logits(changed, first=0)[0]
+    assert torch.allclose(after[:, :, :, :frame], logits[:, :, :, :frame], atol=1e-5)  # earlier frames
+    assert torch.allclose(after[:, :, 0, frame], logits[:, :, 0, frame], atol=1e-5)  # the coarser layer, same frame
+    row = after[:, :, 1, frame].flatten(2)
+    assert torch.allclose(row[:, :, :y * 8 + x + 1], logits[:, :, 1, frame].flatten(2)[:, :, :y * 8 + x + 1], atol=1e-5)
+    # the next frame's layer 1 reads layer 2's codes only with the whole history
+    assert (not torch.allclose(after[:, :, 0, frame + 1], logits[:, :, 0, frame + 1])) == (history == "all")
+
+
+@pytest.mark.parametrize("history,attention", [("own", 2), ("all", 0)])
+def test_cached_and_naive_sampling_agree_with_a_given_context_and_argmax_is_deterministic(history, attention):
     cfg = s_hr_vqvae_tiny()
+    cfg.prior.history, cfg.prior.attention_every = history, attention  # attention 0: whole frames at once
     torch.manual_seed(1)
     prior = STPixelCNNPrior(cfg).eval()
     for p in prior.parameters():
@@ -116,6 +138,10 @@ def test_cached_and_naive_sampling_agree_with_a_given_context_and_argmax_is_dete
         assert torch.equal(draws[0][level][:, :4], context[level])  # the context is kept, not drawn
     greedy = [prior.sample(context, torch.Generator().manual_seed(s), greedy=True) for s in (0, 1)]
     assert all(torch.equal(greedy[0][level], greedy[1][level]) for level in prior.levels)
+    # sampling conditions each layer exactly as training does: every arg-max code is the arg-max of the
+    # teacher-forced logits given the codes drawn
+    logits, targets = prior.logits(greedy[0])
+    assert torch.equal(logits.argmax(1), targets)
     assert not all(torch.equal(greedy[0][level], draws[0][level]) for level in prior.levels)
 
 
@@ -178,8 +204,8 @@ def test_joint_training_moves_the_decoder_through_the_prediction_loss(path):
 
 def test_loss_on_context_trains_on_every_later_frame_and_evaluates_on_the_predicted_ones():
     cfg = s_hr_vqvae_tiny()
-    torch.manual_seed(0)
     batch = {level: torch.randint(0, 4, (2, 8, 8, 8)) for level in ("layer1", "layer2")}
+    torch.manual_seed(0)
     paper = STPixelCNNPrior(cfg).train()
     assert paper.logits(batch)[1].shape[2] == 4  # Eq. 7: the 4 predicted frames of 8
     cfg.prior.loss_on_context = True

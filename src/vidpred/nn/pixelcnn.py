@@ -364,15 +364,24 @@ class GatedPixelCNN(nn.Module):
             if conv is not None:
                 conv.write(cache, pos, e)
 
-    def _autoregress(self, batch: int, cond, choose: Callable[[int, torch.Tensor], torch.Tensor], cached: bool,
-                     prefix: torch.Tensor | None = None, whole_steps: bool | None = None):
-        """Visit every position in raster order; ``choose(index, logits)`` returns the codes (B, N) of the N
+    def _autoregress(self, *args, **kwargs) -> torch.Tensor:
+        """Every step of ``_steps``: the codes (B, T, H, W)."""
+        for codes in self._steps(*args, **kwargs):
+            pass
+        return codes
+
+    def _steps(self, batch: int, cond, choose: Callable[[int, torch.Tensor], torch.Tensor], cached: bool,
+               prefix: torch.Tensor | None = None, whole_steps: bool | None = None):
+        """A generator that yields the codes (B, T, H, W) after each step after the prefix; a step reads
+        ``cond[:, :, t]`` only once it starts, so between steps a caller may set it (``sample_steps``).
+        It visits every position in raster order; ``choose(index, logits)`` returns the codes (B, N) of the N
         positions from flat ``index`` on, given their logits (B, K, N), and must depend on nothing else. The
         codes of ``prefix`` (B, Tp, H, W), the first Tp steps, are given and not visited; the cached sampler fills
         its buffers for them in one forward pass (``_prefill``). With ``whole_steps`` (default: ``solve_steps``)
         and no attention the cached sampler solves a step at a time (``_solve_step``): the same codes, for fewer
         network calls."""
         codes = torch.zeros(batch, *self.grid, dtype=torch.long, device=self.head.weight.device)
+        plane = self.grid[1] * self.grid[2]
         flat = codes.view(batch, -1)
         known = 0
         if prefix is not None:
@@ -385,16 +394,17 @@ class GatedPixelCNN(nn.Module):
         if cached and known:
             self._prefill(cache, codes, cond, prefix.shape[1])
         if cached and (self.solve_steps if whole_steps is None else whole_steps) and not self.attention:
-            start = known // (self.grid[1] * self.grid[2])
-            for t in range(start, self.grid[0]):
+            for t in range(known // plane, self.grid[0]):
                 codes[:, t] = self._solve_step(cache, t, cond, choose, codes[:, t - 1] if t else codes[:, 0])
-            return codes
+                yield codes
+            return
         for index in range(known, flat.shape[1]):
             logits = self._step(cache, index, cond) if cached else self(codes, cond).flatten(2)[:, :, index]
             flat[:, index] = choose(index, logits.unsqueeze(-1)).squeeze(-1)
             if cached:
                 self._write(cache, index, flat[:, index])
-        return codes
+            if (index + 1) % plane == 0:
+                yield codes
 
     @torch.no_grad()
     def sample(self, batch: int, cond: torch.Tensor | None = None, generator: torch.Generator | None = None,
@@ -404,6 +414,18 @@ class GatedPixelCNN(nn.Module):
         samplers draw one uniform number per position up front, so they agree for the same ``generator``.
         ``prefix`` (B, Tp, H, W): the codes of the first Tp steps, given (a context), not drawn. ``greedy``: the most
         likely code at each position (arg-max decoding) instead of a draw."""
+        for codes in self.sample_steps(batch, cond, generator, temperature, cached, progress, prefix, greedy):
+            pass
+        return codes
+
+    @torch.no_grad()
+    def sample_steps(self, batch: int, cond: torch.Tensor | None = None, generator: torch.Generator | None = None,
+                     temperature: float = 1.0, cached: bool = True, progress=None,
+                     prefix: torch.Tensor | None = None, greedy: bool = False):
+        """``sample`` one step at a time: a generator that yields the codes (B, T, H, W) after each drawn step.
+        Step t reads ``cond[:, :, t]`` when it starts, so a caller may fill it in place between steps from what
+        was drawn so far (several priors drawn step by step, each conditioned on the others). The uniform
+        numbers are drawn from ``generator`` at the first step."""
         device = self.head.weight.device
         uniform = torch.rand(batch, math.prod(self.grid), generator=generator,
                              device=generator.device if generator is not None else "cpu").to(device)
@@ -415,7 +437,7 @@ class GatedPixelCNN(nn.Module):
                 return logits.argmax(1)
             return sample_codes(logits.transpose(1, 2), uniform[:, index:index + logits.shape[-1]], temperature)
 
-        return self._autoregress(batch, cond, choose, cached, prefix)
+        yield from self._steps(batch, cond, choose, cached, prefix)
 
     @torch.no_grad()
     def sequential_log_prob(self, codes: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
