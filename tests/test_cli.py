@@ -56,9 +56,14 @@ def test_demo_predicts_with_the_committed_pretrained_pipeline(tmp_path):
     out = tmp_path / "demo"
     assert main(["demo", "--out", str(out), "--sequences", "2", "--samples", "2", "--num-test", "20"]) == 0
     summary = json.loads((out / "summary.json").read_text())
-    assert summary["sequences"] == 2 and set(summary["metrics"]) == {"video_vqvae", "copy_last", "blank"}
-    assert 0 < summary["metrics"]["video_vqvae"]["ssim_uniform7"]["best"] <= 1
-    assert (out / "report.html").is_file() and (out / "video_vqvae" / "report.html").is_file()
+    assert summary["sequences"] == 2
+    assert set(summary["metrics"]) == {"s_hr_vqvae", "video_vqvae", "copy_last", "blank"}
+    assert summary["deterministic"] == ["s_hr_vqvae"]
+    for label in ("s_hr_vqvae", "video_vqvae"):
+        assert 0 < summary["metrics"][label]["ssim_uniform7"]["best"] <= 1
+        assert (out / label / "report.html").is_file()
+    page = (out / "report.html").read_text()
+    assert all(label in page for label in summary["metrics"])  # one report with every model and baseline
     grid = read_video(out / "predictions.gif")
     assert grid.shape[0] == 20  # one animation frame per time step: 10 context + 10 predicted
 

@@ -11,7 +11,7 @@
     vidpred reconstruct RUN_DIR --data NAME --out DIR [--clips 256]
     vidpred encode RUN_DIR --data NAME --out DIR [--splits train,test] [--context-frames N]
     vidpred export RUN_DIR --out DIR [--half]
-    vidpred demo [--out outputs/demo] [--model DIR] [--sequences 16] [--samples 3]
+    vidpred demo [--out outputs/demo] [--model DIR ...] [--sequences 16] [--samples 3]
 
 Errors in the user's input (a wrong key, a missing folder, an unreadable file) print one sentence and exit
 with status 2; they never end in a traceback.
@@ -273,12 +273,10 @@ def cmd_encode(args) -> None:
 
 
 def cmd_demo(args) -> None:
-    from vidpred.demo import run_demo
+    from vidpred.demo import PRETRAINED, run_demo
 
-    from vidpred.demo import PRETRAINED
-
-    run_demo(Path(args.out), Path(args.model) if args.model else PRETRAINED, sequences=args.sequences,
-             samples=args.samples, num_test=args.num_test)
+    run_demo(Path(args.out), args.model or PRETRAINED, sequences=args.sequences, samples=args.samples,
+             num_test=args.num_test)
 
 
 def _add_data_source(p: argparse.ArgumentParser) -> None:
@@ -431,10 +429,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_report)
 
     p = verbs.add_parser("demo", help="the main job run by `make demo`",
-                         description="The pretrained Video VQ-VAE predicts clips of the Moving MNIST test set: a "
-                                     "GIF of its samples, metrics against copy-last, report.html.")
+                         description="The pretrained S-HR-VQVAE and Video VQ-VAE predict clips of the Moving MNIST "
+                                     "test set: a GIF of their predictions, metrics beside copy-last and blank, "
+                                     "report.html.")
     p.add_argument("--out", default="outputs/demo", help="output folder (default outputs/demo)")
-    p.add_argument("--model", help="a trained video_vqvae pipeline (default pretrained/mmnist_video_vqvae)")
+    p.add_argument("--model", action="append",
+                   help="a trained Moving MNIST model folder; repeat for several (default: the pretrained "
+                        "mmnist_s_hr_vqvae and mmnist_video_vqvae)")
     p.add_argument("--sequences", type=int, default=16, help="test clips to predict (default 16)")
     p.add_argument("--samples", type=int, default=3, help="samples per clip (default 3)")
     p.add_argument("--num-test", type=int, default=10000,
