@@ -366,9 +366,7 @@ class GatedPixelCNN(nn.Module):
 
     def _autoregress(self, *args, **kwargs) -> torch.Tensor:
         """Every step of ``_steps``: the codes (B, T, H, W)."""
-        for codes in self._steps(*args, **kwargs):
-            pass
-        return codes
+        return _last(self._steps(*args, **kwargs))
 
     def _steps(self, batch: int, cond, choose: Callable[[int, torch.Tensor], torch.Tensor], cached: bool,
                prefix: torch.Tensor | None = None, whole_steps: bool | None = None):
@@ -414,9 +412,7 @@ class GatedPixelCNN(nn.Module):
         samplers draw one uniform number per position up front, so they agree for the same ``generator``.
         ``prefix`` (B, Tp, H, W): the codes of the first Tp steps, given (a context), not drawn. ``greedy``: the most
         likely code at each position (arg-max decoding) instead of a draw."""
-        for codes in self.sample_steps(batch, cond, generator, temperature, cached, progress, prefix, greedy):
-            pass
-        return codes
+        return _last(self.sample_steps(batch, cond, generator, temperature, cached, progress, prefix, greedy))
 
     @torch.no_grad()
     def sample_steps(self, batch: int, cond: torch.Tensor | None = None, generator: torch.Generator | None = None,
@@ -454,6 +450,13 @@ class GatedPixelCNN(nn.Module):
 
         self._autoregress(codes.shape[0], cond, choose, cached=True, whole_steps=False)
         return total
+
+
+def _last(steps):
+    """Run a step-by-step sampler to its end: its last yield, the whole grid of codes."""
+    for codes in steps:
+        pass
+    return codes
 
 
 def _unravel(index: int, grid: tuple[int, int, int]) -> tuple[int, int, int]:
