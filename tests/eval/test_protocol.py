@@ -143,6 +143,9 @@ def test_report_builds_and_references_existing_files(tmp_path):
     assert listed and all((folder / f).is_file() for f in listed)
     assert page.count("src='data:image/") >= 5  # self-contained: images embedded
     assert "best of 3" in page and "mean of 3" in page
+    # a deterministic model's one prediction is not called a best or random sample
+    assert (tmp_path / "b" / "samples.png").is_file() and not (tmp_path / "b" / "samples_random.png").exists()
+    assert "random sample" not in (tmp_path / "b" / "report.html").read_text()
     rows = (folder / "per_frame.csv").read_text().splitlines()
     assert rows[0] == "metric,aggregate,frame,mean,ci95" and rows[1].startswith("ssim,best,6,")
     html_path = compare([tmp_path / "a", tmp_path / "b"], tmp_path / "cmp")

@@ -74,22 +74,26 @@ def _plot_curves(series: list[tuple[str, dict]], metric: str, start_frame: int, 
     plt.close(fig)
 
 
-def _example_grids(examples: list[dict], context: int, out: Path) -> list[str]:
+def _example_grids(examples: list[dict], context: int, out: Path, samples: int) -> list[str]:
+    """Truth and prediction rows of the example sequences: the best and a random sample when there are several,
+    else the one (deterministic) prediction, in ``samples.gif`` / ``.png``."""
     from vidpred.io.grid import GridRow, write_grid
 
     if not examples:
         return []
+    kinds = [("best", "best sample", "samples_best"), ("random", "random sample", "samples_random")] \
+        if samples > 1 else [("best", "prediction", "samples")]
     written = []
-    for kind in ("best", "random"):
+    for kind, label, name in kinds:
         rows = []
         for ex in examples:
             truth = np.concatenate([ex["context"].numpy(), ex["target"].numpy()])
             rows.append(GridRow(truth, f"{ex['id']} truth", context))
             rows.append(GridRow(np.concatenate([ex["context"].numpy(), ex[kind].numpy()]),
-                                f"{kind} sample", context, predicted=True))
-        write_grid(out / f"samples_{kind}.gif", rows, fps=4.0)
-        write_grid(out / f"samples_{kind}.png", rows)
-        written += [f"samples_{kind}.gif", f"samples_{kind}.png"]
+                                label, context, predicted=True))
+        write_grid(out / f"{name}.gif", rows, fps=4.0)
+        write_grid(out / f"{name}.png", rows)
+        written += [f"{name}.gif", f"{name}.png"]
     return written
 
 
@@ -151,7 +155,7 @@ def write_results(evaluation: dict, out: str | Path) -> Path:
         name = f"curve_{metric}.png"
         _plot_curves(series, metric, protocol["context"], out / name, protocol["horizon"])
         plots.append(name)
-    grids = _example_grids(evaluation["examples"], protocol["context"], out)
+    grids = _example_grids(evaluation["examples"], protocol["context"], out, results["n_samples"])
 
     parts = [f"<h1>{html.escape(results['model'])} on {html.escape(protocol['name'])}</h1>",
              f"<p>{html.escape(protocol['source'])}. Data: <code>{html.escape(protocol['data']['name'])}</code> test split, "
@@ -189,7 +193,8 @@ def write_results(evaluation: dict, out: str | Path) -> Path:
     parts.append("</div>")
     if grids:
         parts.append("<h2>Samples</h2><p>Green: context; blue: ground truth; red: prediction. "
-                     "Best = best sample by the headline SSIM; random = a sample drawn at random.</p>")
+                     + ("Best = best sample by the headline SSIM; random = a sample drawn at random.</p>"
+                        if results["n_samples"] > 1 else "One prediction per sequence (a deterministic model).</p>"))
         parts += [f"<h3>{g}</h3><img src='{_embed(out / g)}' alt='{g}'>" for g in grids if g.endswith(".gif")]
     parts.append("<p>Files: metrics.json, per_frame.csv, " + ", ".join(plots + grids) + ".</p>")
     page = f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(protocol['name'])}</title>" \
