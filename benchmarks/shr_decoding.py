@@ -79,18 +79,18 @@ def main() -> None:
     count = min(args.sequences, len(data))
     per_batch = max(1, args.batch_size // max(1, args.samples))
     parts: dict[str, list[torch.Tensor]] = {}
-    truth = []
+    truth, last = [], []
     for start in range(0, count, per_batch):
         clips = torch.stack([data[i] for i in range(start, min(count, start + per_batch))])
         clips = clips[:, :protocol.context + protocol.horizon]
         truth.append(clips[:, protocol.context:])
+        last.append(clips[:, protocol.context - 1:protocol.context])
         for name, frames in decodings(model, clips, args.samples, args.temperature, args.seed + start).items():
             parts.setdefault(name, []).append(frames)
         print(f"{min(count, start + per_batch)}/{count} sequences", file=sys.stderr, flush=True)
     truth = torch.cat(truth)
     rows = {"blank": score(torch.zeros_like(truth), truth),
-            "copy_last": score(torch.stack([data[i][protocol.context - 1] for i in range(count)])[:, None]
-                               .expand_as(truth), truth)}
+            "copy_last": score(torch.cat(last).expand_as(truth), truth)}
     rows.update({name: score(torch.cat(frames), truth) for name, frames in parts.items()})
     for name, r in rows.items():
         print(f"{name:32s} MSE {r['mse']:6.1f}  SSIM {r['ssim_uniform7']:.3f}  MSE per frame {r['mse_per_frame']}")
