@@ -32,7 +32,6 @@ def measure(run: Path, clips: int) -> dict:
     codes = {level: torch.from_numpy(np.load(run / "codes" / f"test_{level}.npy")[:clips]).long()
              for level in prior.levels}
     ctx = prior.context_frames
-    nll, hits = 0.0, 0.0
     per_layer = {}
     for start in range(0, len(codes[prior.levels[0]]), 50):
         batch = {level: c[start:start + 50] for level, c in codes.items()}
