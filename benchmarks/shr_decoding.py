@@ -5,7 +5,7 @@ data, the first N), each scored with MSE and SSIM (uniform 7x7) per predicted fr
 - ``teacher-forced``: each predicted frame's codes the prior's arg-max at every position given the *true* codes of
   everything before it (earlier frames, earlier positions, coarser layers): one step, no error fed back;
 - ``argmax``: the model's arg-max rollout (what `vidpred evaluate` scores with ``decoding: argmax``);
-- with ``--samples K``: one sampled rollout at ``--temperature``, and the pixel-wise median of K of them.
+- with ``--samples K``: one sampled rollout at ``--temperature``, and the pixel-wise median and mean of K of them.
 
     .venv/bin/python benchmarks/shr_decoding.py --model RUN_OR_PRETRAINED [--sequences 100] [--samples 0]
         [--temperature 0.5] [--batch-size 25] [--out benchmarks/results/shr_decoding.json]
@@ -52,6 +52,7 @@ def decodings(model, clips: torch.Tensor, samples: int, temperature: float, seed
         model.config.decoding = "argmax"
         out[f"one sample (T={temperature})"] = drawn[:, 0]
         out[f"pixel median of {samples} (T={temperature})"] = drawn.median(dim=1).values
+        out[f"pixel mean of {samples} (T={temperature})"] = drawn.mean(dim=1)
     return out
 
 
