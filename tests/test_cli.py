@@ -24,6 +24,13 @@ def test_data_list(capsys):
         assert name in out
 
 
+def test_models_lists_presets_and_the_pretrained_folders_with_their_metrics(capsys):
+    assert main(["models"]) == 0
+    out = capsys.readouterr().out
+    assert "hr_vqvae_mmnist_3" in out and "pretrained/mmnist_s_hr_vqvae" in out
+    assert "decoding argmax" in out and "mse 173" in out  # numbers and words of metrics.json alike
+
+
 def test_data_prepare_and_show_from_the_store(tmp_path, capsys):
     assert main(["data", "prepare", "sample_clips", "--out", str(tmp_path / "store"), "num_frames=8"]) == 0
     out = capsys.readouterr().out

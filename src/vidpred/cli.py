@@ -182,7 +182,8 @@ def cmd_models(args) -> None:
     for folder in entries["pretrained"]:
         console.print(f"[bold]{folder['path']}[/bold]  {folder['model']}, {folder['megabytes']} MB", highlight=False)
         for protocol, metrics in folder["metrics"].items():
-            console.print(f"    {protocol}: " + ", ".join(f"{k} {v:.4g}" for k, v in metrics.items()), highlight=False)
+            console.print(f"    {protocol}: " + ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}"
+                                                    for k, v in metrics.items()), highlight=False)
 
 
 def cmd_train(args) -> None:
