@@ -24,6 +24,65 @@ import time
 from pathlib import Path
 
 from vidpred.config import ConfigError, apply_overrides
+from vidpred.io.outputs import output_file, output_folder, removed_on_failure
+
+class Parser(argparse.ArgumentParser):
+    """argparse with the toolkit's error style: one line naming the command, exit status 2."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
+
+
+def positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, not {text}")
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 0, not {text}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a number above 0, not {text}")
+    return value
+
+
+# argparse names the type function in its message for a value it cannot convert ("invalid positive_int value")
+positive_int.__name__ = non_negative_int.__name__ = "whole number"
+positive_float.__name__ = "number"
+
+
+def check_device(name: str) -> str:
+    """``name`` if torch can use that device here, else one sentence saying which devices exist."""
+    import torch
+
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise ConfigError(f"--device {name}: not a device name (cpu, cuda, cuda:1, mps)") from None
+    if device.type == "cpu":
+        return name
+    if device.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if count == 0:
+            built = "without CUDA" if torch.version.cuda is None else "with CUDA, but no GPU is visible"
+            raise ConfigError(f"--device {name}: this torch ({torch.__version__}) was built {built}; "
+                              "the only device here is cpu")
+        if (device.index or 0) >= count:
+            raise ConfigError(f"--device {name}: this machine has " +
+                              ", ".join(f"cuda:{i}" for i in range(count)) + " and cpu")
+        return name
+    if device.type == "mps" and torch.backends.mps.is_available():
+        return name
+    raise ConfigError(f"--device {name}: not available here; use cpu")
+
 
 EPILOG = "Config values: add key=value pairs after the options (e.g. num_digits=1 image_size=128)."
 
@@ -71,8 +130,10 @@ def cmd_data_prepare(args) -> None:
     from vidpred.registry import dataset_spec
 
     cfg = _data_config(args.name, args.root, args.overrides)
+    output_folder(args.out)
     started = time.perf_counter()
-    index = dataset_spec(args.name).prepare(cfg, Path(args.out))
+    with removed_on_failure(args.out):
+        index = dataset_spec(args.name).prepare(cfg, Path(args.out))
     seconds = time.perf_counter() - started
     store = FrameStore(args.out)
     console = _console()
@@ -93,16 +154,18 @@ def cmd_data_prepare(args) -> None:
 
 def cmd_data_show(args) -> None:
     from vidpred.data import build_dataset
-    from vidpred.io.grid import GridRow, write_grid
+    from vidpred.io.grid import GRID_SUFFIXES, GridRow, write_grid
 
+    output_file(args.out, GRID_SUFFIXES)
     cfg = _data_config(args.name, args.root, args.overrides, args.cache)
     dataset = build_dataset(cfg, args.split)
     if len(dataset) == 0:
         raise ConfigError(f"the {args.split} split of {args.name} has no clip of {cfg.num_frames} frames")
     count = min(args.n, len(dataset))
     label = getattr(dataset, "clip_id", lambda i: f"clip {i}")
-    rows = [GridRow(dataset[i], label(i), num_context=args.context) for i in range(count)]
-    path = write_grid(args.out, rows, fps=args.fps)
+    with removed_on_failure(args.out):
+        rows = [GridRow(dataset[i], label(i), num_context=args.context) for i in range(count)]
+        path = write_grid(args.out, rows, fps=args.fps)
     print(f"wrote {count} {args.split} clips of {args.name} to {path}")
 
 
@@ -126,6 +189,8 @@ def cmd_evaluate(args) -> None:
     from vidpred.eval.report import BASELINES, BASELINES_DIR, compare, write_results
 
     protocol = get_protocol(args.protocol)
+    output_folder(args.out)
+    check_device(args.device)
     data_overrides = _data_fields(args.overrides, args.root, args.cache)
     # a registered name is built for the protocol's frames; a saved model folder keeps its own config
     model = _predictor(args.model, args.device, channels=protocol.data.get("channels", 1),
@@ -134,16 +199,17 @@ def cmd_evaluate(args) -> None:
     settings = EvalSettings(num_samples=args.samples, max_sequences=args.sequences, batch_size=args.batch_size,
                             seed=args.seed, device=args.device, lpips_weights=args.lpips_weights,
                             i3d_weights=args.i3d_weights, data_overrides=data_overrides)
-    evaluation = evaluate(model, protocol, settings, model_label=args.model)
-    report = write_results(evaluation, args.out)
+    with removed_on_failure(args.out):
+        evaluation = evaluate(model, protocol, settings, model_label=args.model)
+        report = write_results(evaluation, args.out)
+        baselines = {}
+        if args.model not in BASELINES:  # the same sequences for blank and copy-last, so every comparison shows them
+            for name in BASELINES:
+                baseline = evaluate(_predictor(name, args.device), protocol, settings, model_label=name)
+                write_results(baseline, Path(args.out) / BASELINES_DIR / name)
+                baselines[name] = baseline["results"]
+            report = compare([args.out], Path(args.out) / "comparison")
     results = evaluation["results"]
-    baselines = {}
-    if args.model not in BASELINES:  # the same sequences for blank and copy-last, so every comparison shows them
-        for name in BASELINES:
-            baseline = evaluate(_predictor(name, args.device), protocol, settings, model_label=name)
-            write_results(baseline, Path(args.out) / BASELINES_DIR / name)
-            baselines[name] = baseline["results"]
-        report = compare([args.out], Path(args.out) / "comparison")
     console = _console()
     console.print(f"[bold]{args.model}[/bold] on {protocol.name}: {results['n_sequences']} sequences x "
                   f"{results['n_samples']} sample(s), {results['seconds']} s", highlight=False)
@@ -164,7 +230,10 @@ def cmd_evaluate(args) -> None:
 def cmd_report(args) -> None:
     from vidpred.eval.report import compare
 
-    print(f"wrote {compare(args.folders, args.out)}")
+    output_folder(args.out)
+    with removed_on_failure(args.out):
+        report = compare(args.folders, args.out)
+    print(f"wrote {report}")
 
 
 def cmd_models(args) -> None:
@@ -203,23 +272,30 @@ def cmd_train(args) -> None:
 
 
 def cmd_export(args) -> None:
-    import yaml
-
+    from vidpred.config import read_yaml
     from vidpred.models.io import CONFIG_FILE, WEIGHTS_FILE, load_model, save_model
 
+    output_folder(args.out)
     model = load_model(args.run)
-    config = yaml.safe_load((Path(args.run) / CONFIG_FILE).read_text())
-    out = save_model(model, args.out, config=config, half=args.half)
+    config = read_yaml(Path(args.run) / CONFIG_FILE)
+    with removed_on_failure(args.out):
+        out = save_model(model, args.out, config=config, half=args.half)
     size = (out / WEIGHTS_FILE).stat().st_size + (out / CONFIG_FILE).stat().st_size
     print(f"exported {args.run} -> {out} ({size / 1e6:.1f} MB{', float16 weights' if args.half else ''})")
 
 
 def cmd_predict(args) -> None:
     from vidpred.inference import predict_to_file
+    from vidpred.io.grid import GRID_SUFFIXES
 
-    model = _predictor(args.model, args.device)
-    for note in predict_to_file(model, args.input, args.out, args.context, args.horizon, args.samples, args.seed,
-                                args.temperature, args.frames_out, data_fields=_data_fields(args.overrides, None, None)):
+    output_file(args.out, GRID_SUFFIXES)
+    if args.frames_out:
+        output_file(args.frames_out, (".npy",), "--frames-out")
+    model = _predictor(args.model, check_device(args.device))
+    with removed_on_failure(args.out, args.frames_out):
+        notes = predict_to_file(model, args.input, args.out, args.context, args.horizon, args.samples, args.seed,
+                                args.temperature, args.frames_out, data_fields=_data_fields(args.overrides, None, None))
+    for note in notes:
         print(note)
 
 
@@ -239,10 +315,12 @@ def cmd_reconstruct(args) -> None:
     from vidpred.data import build_dataset
     from vidpred.eval.reconstruction import reconstruction_report
 
-    tokenizer = _tokenizer(args.run, args.device)
+    output_folder(args.out)
+    tokenizer = _tokenizer(args.run, check_device(args.device))
     dataset = build_dataset(_data_config(args.data, args.root, args.overrides, args.cache), "test")
-    result = reconstruction_report(tokenizer, dataset, args.out, count=args.clips, device=args.device,
-                                   per_layer=args.per_layer)
+    with removed_on_failure(args.out):
+        result = reconstruction_report(tokenizer, dataset, args.out, count=args.clips, device=args.device,
+                                       per_layer=args.per_layer)
     m, b, first = result["metrics"], result["bit_budget"], tokenizer.levels[0]
     print(f"{result['clips']} test clips: PSNR {m['psnr']['mean']:.2f} ± {m['psnr']['ci95']:.2f} dB, "
           f"SSIM {m['ssim']['mean']:.4f}, SSIM (uniform7) {m['ssim_uniform7']['mean']:.4f}; "
@@ -262,13 +340,15 @@ def cmd_encode(args) -> None:
     from vidpred.data import build_dataset
     from vidpred.training.codes import encode_dataset
 
-    tokenizer = _tokenizer(args.run, args.device)
+    output_folder(args.out)
+    tokenizer = _tokenizer(args.run, check_device(args.device))
     cfg = _data_config(args.data, args.root, args.overrides, args.cache)
     for split in args.splits.split(","):
         dataset = build_dataset(cfg, split)
         count = args.train_clips if split == "train" else None
-        info = encode_dataset(tokenizer, dataset, args.out, split, count=count, device=args.device,
-                              context_frames=args.context_frames)
+        with removed_on_failure(args.out):
+            info = encode_dataset(tokenizer, dataset, args.out, split, count=count, device=args.device,
+                                  context_frames=args.context_frames)
         print(f"{split}: {info['clips']} clips -> " + ", ".join(
             f"{args.out}/{split}_{level}.npy {shape}" for level, shape in info["shapes"].items()))
 
@@ -276,8 +356,10 @@ def cmd_encode(args) -> None:
 def cmd_demo(args) -> None:
     from vidpred.demo import PRETRAINED, run_demo
 
-    run_demo(Path(args.out), args.model or PRETRAINED, sequences=args.sequences, samples=args.samples,
-             num_test=args.num_test)
+    output_folder(args.out)
+    with removed_on_failure(args.out):
+        run_demo(Path(args.out), args.model or PRETRAINED, sequences=args.sequences, samples=args.samples,
+                 num_test=args.num_test)
 
 
 def _add_data_source(p: argparse.ArgumentParser) -> None:
@@ -286,7 +368,7 @@ def _add_data_source(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="vidpred", description="vidpred: stochastic video prediction. Data sets, training, prediction, evaluation and reports.",
         epilog="Run `vidpred VERB --help` for each verb.")
     verbs = parser.add_subparsers(dest="verb", metavar="VERB", required=True)
@@ -317,9 +399,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("name", help="data set name (see `vidpred data list`)")
     _add_data_source(p)
     p.add_argument("--split", default="test", choices=("train", "test"))
-    p.add_argument("--n", type=int, default=8, help="number of clips (default 8)")
-    p.add_argument("--context", type=int, default=0, help="colour the first K frames as context (default 0)")
-    p.add_argument("--fps", type=float, default=4.0, help="frames per second of the animation (default 4)")
+    p.add_argument("--n", type=positive_int, default=8, help="number of clips (default 8)")
+    p.add_argument("--context", type=non_negative_int, default=0, help="colour the first K frames as context (default 0)")
+    p.add_argument("--fps", type=positive_float, default=4.0, help="frames per second of the animation (default 4)")
     p.add_argument("--out", required=True, help="output file: .gif, .png or .mp4")
     p.set_defaults(func=cmd_data_show, takes_overrides=True)
 
@@ -351,12 +433,12 @@ def build_parser() -> argparse.ArgumentParser:
                     "the ground truth (when the input is long enough) and each sample.")
     p.add_argument("model", help="a run folder (config.yaml + model.safetensors) or a registered model name")
     p.add_argument("--input", required=True, help="clip.mp4, a folder of frames, or data:NAME[:INDEX]")
-    p.add_argument("--context", type=int, help="context frames (default: the model's training context)")
-    p.add_argument("--horizon", type=int, help="frames to predict (default: the model's training horizon)")
-    p.add_argument("--samples", type=int, default=1, help="samples to draw (default 1)")
+    p.add_argument("--context", type=positive_int, help="context frames (default: the model's training context)")
+    p.add_argument("--horizon", type=positive_int, help="frames to predict (default: the model's training horizon)")
+    p.add_argument("--samples", type=positive_int, default=1, help="samples to draw (default 1)")
     p.add_argument("--out", required=True, help="output grid: .mp4, .gif or .png")
     p.add_argument("--frames-out", help="also save the predicted frames as .npy (samples, horizon, C, H, W)")
-    p.add_argument("--temperature", type=float, default=1.0, help="sampling temperature (stochastic models)")
+    p.add_argument("--temperature", type=positive_float, default=1.0, help="sampling temperature (stochastic models)")
     p.add_argument("--seed", type=int, help="random seed for reproducible samples")
     p.add_argument("--device", default="cpu")
     p.set_defaults(func=cmd_predict, takes_overrides=True)
@@ -380,7 +462,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("run", help="a run folder of a staged VQ model (e.g. video_vqvae) whose tokenizer stage is finished")
     p.add_argument("--data", required=True, help="data set name")
     _add_data_source(p)
-    p.add_argument("--clips", type=int, default=256, help="test clips to reconstruct (default 256)")
+    p.add_argument("--clips", type=positive_int, default=256, help="test clips to reconstruct (default 256)")
     p.add_argument("--per-layer", action="store_true",
                    help="draw (and score) the reconstructions from the first 1, 2, ..., n levels (S-HR-VQVAE Fig. 5)")
     p.add_argument("--out", required=True, help="output folder")
@@ -396,9 +478,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", required=True, help="data set name")
     _add_data_source(p)
     p.add_argument("--splits", default="train,test", help="comma-separated splits (default train,test)")
-    p.add_argument("--train-clips", type=int, default=10000,
+    p.add_argument("--train-clips", type=positive_int, default=10000,
                    help="training clips to encode; generated data sets have no end (default 10000)")
-    p.add_argument("--context-frames", type=int,
+    p.add_argument("--context-frames", type=positive_int,
                    help="also encode each clip's first N frames on their own (what the priors condition on)")
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--device", default="cpu")
@@ -414,9 +496,9 @@ def build_parser() -> argparse.ArgumentParser:
                    "smmnist-5-10, bair-2-10, bair-2-28, kinetics-4-12")
     p.add_argument("--out", required=True, help="output folder")
     _add_data_source(p)
-    p.add_argument("--samples", type=int, help="samples per sequence for stochastic models (default: the protocol's, 100)")
-    p.add_argument("--sequences", type=int, help="evaluate only the first N test sequences (default: all)")
-    p.add_argument("--batch-size", type=int, default=8)
+    p.add_argument("--samples", type=positive_int, help="samples per sequence for stochastic models (default: the protocol's, 100)")
+    p.add_argument("--sequences", type=positive_int, help="evaluate only the first N test sequences (default: all)")
+    p.add_argument("--batch-size", type=positive_int, default=8)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1, ...")
     p.add_argument("--lpips-weights", help="torchvision AlexNet state dict (alexnet-owt-7be5be79.pth) for LPIPS")
@@ -437,9 +519,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", action="append",
                    help="a trained Moving MNIST model folder; repeat for several (default: the pretrained "
                         "mmnist_s_hr_vqvae and mmnist_video_vqvae)")
-    p.add_argument("--sequences", type=int, default=16, help="test clips to predict (default 16)")
-    p.add_argument("--samples", type=int, default=3, help="samples per clip (default 3)")
-    p.add_argument("--num-test", type=int, default=10000,
+    p.add_argument("--sequences", type=positive_int, default=16, help="test clips to predict (default 16)")
+    p.add_argument("--samples", type=positive_int, default=3, help="samples per clip (default 3)")
+    p.add_argument("--num-test", type=positive_int, default=10000,
                    help="sequences in the Moving MNIST test set (default 10000, the standard size)")
     p.set_defaults(func=cmd_demo)
     return parser
@@ -456,14 +538,18 @@ def main(argv: list[str] | None = None) -> int:
     from vidpred.data.base import DataError
     from vidpred.eval.weights import WeightsUnavailable
     from vidpred.io.video import VideoReadError
-    from vidpred.training.module import NonFiniteLoss
+    from vidpred.training.errors import NonFiniteLoss
 
     try:
         args.func(args)
-    except (ConfigError, DataError, VideoReadError, WeightsUnavailable, NonFiniteLoss, FileNotFoundError,
-            ValueError) as err:
+    except (ConfigError, DataError, VideoReadError, WeightsUnavailable, NonFiniteLoss, OSError, ValueError) as err:
         print(f"vidpred: error: {err}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # the verbs' removed_on_failure has already taken back what they had written
+        done = ("run the same command again to resume from the last checkpoint" if args.verb == "train" else
+                "the outputs this command had started were removed")
+        print(f"\nvidpred: interrupted; {done}", file=sys.stderr)
+        return 130
     return 0
 
 

@@ -198,12 +198,26 @@ def apply_overrides(data: dict, overrides: list[str]) -> dict:
     return data
 
 
+def read_yaml(path: str | Path):
+    """The YAML document in ``path``, read safely (no tags that build objects); a file that is not YAML, or uses
+    such a tag, is one sentence naming it."""
+    try:
+        with open(path) as fh:
+            return yaml.safe_load(fh)
+    except yaml.YAMLError as err:
+        problem = str(getattr(err, "problem", None) or err).strip()
+        mark = getattr(err, "problem_mark", None)
+        where = f" (line {mark.line + 1})" if mark is not None else ""
+        raise ConfigError(f"{path} is not a readable config{where}: {problem}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path} is not a text file") from None
+
+
 def load_yaml(path: str | Path) -> dict:
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"config file {path} does not exist")
-    with open(path) as fh:
-        data = yaml.safe_load(fh)
+    data = read_yaml(path)
     if data is None:
         return {}
     if not isinstance(data, dict):

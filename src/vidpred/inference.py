@@ -76,8 +76,10 @@ def predict_to_file(model: Predictor, source: str, out: str | Path, context: int
 
     raw, label = read_input(source, data_fields)
     clip, notes = fit_frames(raw, model)
-    k = context or model.config.num_context
-    h = horizon or model.config.num_predicted
+    k = model.config.num_context if context is None else context
+    h = model.config.num_predicted if horizon is None else horizon
+    if k < 1 or h < 1:
+        raise ConfigError(f"context ({k}) and horizon ({h}) must each be at least 1 frame")
     if len(clip) < k:
         raise ConfigError(f"{label} has {len(clip)} frames; --context {k} needs at least {k}")
     if k < model.min_context:
@@ -95,6 +97,7 @@ def predict_to_file(model: Predictor, source: str, out: str | Path, context: int
         rows.append(GridRow(torch.cat([clip[:k], sample]), f"sample {i + 1}", k, predicted=True))
     write_grid(out, rows, fps=4.0)
     if frames_out:
+        Path(frames_out).parent.mkdir(parents=True, exist_ok=True)  # as write_grid does for the grid
         np.save(frames_out, prediction.numpy().astype(np.float32), allow_pickle=False)
     notes.append(f"wrote {out} ({label}: {k} context frames, {h} predicted, {samples} sample(s))")
     return notes

@@ -17,7 +17,7 @@ from vidpred.models.base import LossOutput, ModelConfig, Predictor
 from vidpred.models.io import load_model
 from vidpred.registry import MODELS, ModelSpec, register_model
 from vidpred.training.config import load_experiment
-from vidpred.training.module import NonFiniteLoss
+from vidpred.training.errors import NonFiniteLoss
 from vidpred.training.runner import train, train_predictor
 
 VIDPRED = str(Path(sys.executable).with_name("vidpred"))

@@ -169,6 +169,9 @@ def evaluate(model, protocol: Protocol, settings: EvalSettings, model_label: str
     """Run ``protocol`` on ``model``; returns the result (also what ``write_results`` saves) and examples."""
     from vidpred.data import build_dataset, data_config
 
+    for name in ("max_sequences", "num_samples", "batch_size"):  # None: not given; zero is no count
+        if getattr(settings, name) is not None and getattr(settings, name) < 1:
+            raise ConfigError(f"{name} must be at least 1, not {getattr(settings, name)}")
     data_cfg = data_config(protocol.data["name"], **{**{k: v for k, v in protocol.data.items() if k != "name"},
                                                      **settings.data_overrides})
     if protocol.context < model.min_context:
@@ -184,11 +187,12 @@ def evaluate(model, protocol: Protocol, settings: EvalSettings, model_label: str
         raise ConfigError(f"the model takes {want[0]}-channel {want[1]}x{want[1]} frames; protocol {protocol.name} "
                           f"gives {have[0]}-channel {have[1]}x{have[1]} frames")
     dataset = build_dataset(data_cfg, "test")
-    limit = settings.max_sequences or protocol.max_sequences or len(dataset)
+    limit = next(n for n in (settings.max_sequences, protocol.max_sequences, len(dataset)) if n is not None)
     count = min(limit, len(dataset))
     if count < 1:
         raise ConfigError(f"the test split of {data_cfg.name} has no clip of {data_cfg.num_frames} frames")
-    num_samples = 1 if not model.stochastic else (settings.num_samples or protocol.num_samples)
+    num_samples = 1 if not model.stochastic else (
+        protocol.num_samples if settings.num_samples is None else settings.num_samples)
     metric_set = _MetricSet(protocol, settings)
     generator = torch.Generator(device=settings.device).manual_seed(settings.seed)
     pick = np.random.default_rng(settings.seed)

@@ -136,8 +136,11 @@ def animate_grid(rows: list[GridRow], scale: int = 1, border: int = 2, gap: int 
     return out
 
 
+GRID_SUFFIXES = (".gif", ".mp4", ".mkv", ".mov", ".avi", ".png")  # what ``write_grid`` writes
+
+
 def write_grid(path: str | Path, rows: list[GridRow], fps: float = 4.0, scale: int = 1) -> Path:
-    """Write a grid: ``.gif``/``.mp4`` -> :func:`animate_grid`, ``.png`` -> :func:`make_grid`."""
+    """Write a grid: ``.gif`` or a video container -> :func:`animate_grid`, ``.png`` -> :func:`make_grid`."""
     path = Path(path)
     if path.suffix.lower() == ".png":
         import os

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import yaml
 
-from vidpred.config import ConfigError, atomic_write_text, from_dict, to_dict
+from vidpred.config import ConfigError, atomic_write_text, from_dict, read_yaml, to_dict
 from vidpred.models.base import ModelConfig, Predictor
 from vidpred.registry import model_spec
 
@@ -56,11 +56,16 @@ def load_model(folder: str | Path, device: str = "cpu") -> Predictor:
     folder = Path(folder)
     if not (folder / CONFIG_FILE).is_file() or not (folder / WEIGHTS_FILE).is_file():
         raise ConfigError(f"{folder} is not a saved model: it needs {CONFIG_FILE} and {WEIGHTS_FILE}")
-    section = yaml.safe_load((folder / CONFIG_FILE).read_text()).get("model")
+    saved = read_yaml(folder / CONFIG_FILE)
+    section = saved.get("model") if isinstance(saved, dict) else None
     if not isinstance(section, dict) or "name" not in section:
         raise ConfigError(f"{folder / CONFIG_FILE} has no model section with a name")
     model = build_model(from_dict(model_spec(section["name"]).config_cls, section, "model"))
-    state = load_file(str(folder / WEIGHTS_FILE))
+    try:
+        state = load_file(str(folder / WEIGHTS_FILE))
+    except Exception as err:  # safetensors raises its own SafetensorError (and OSError) on a damaged file
+        raise ConfigError(f"{folder / WEIGHTS_FILE} is not a readable safetensors file ({err}); "
+                          "it may be damaged or truncated: copy or export it again") from None
     expected = model.state_dict()
     missing = sorted(set(expected) - set(state))
     unexpected = sorted(set(state) - set(expected))

@@ -13,13 +13,14 @@ import lightning as L
 import torch
 from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 
-from vidpred.config import atomic_write_text, to_dict
+from vidpred.config import ConfigError, atomic_write_text, to_dict
 from vidpred.models.io import build_model, save_model
 from vidpred.registry import model_spec
 from vidpred.training.callbacks import LAST_CHECKPOINT, AtomicCheckpoint, LogLines, SampleGrids, TimeBudget
 from vidpred.training.config import ExperimentConfig
 from vidpred.training.adversarial import AdversarialModule
-from vidpred.training.module import ClipDataModule, NonFiniteLoss, PredictorModule
+from vidpred.training.errors import NonFiniteLoss
+from vidpred.training.module import ClipDataModule, PredictorModule
 
 # The Lightning module of each kind of training a registry entry can name (``ModelSpec.training``).
 MODULES = {"loss": PredictorModule, "adversarial": AdversarialModule}
@@ -33,6 +34,25 @@ def weights_digest(module) -> str:
     return digest.hexdigest()
 
 
+def check_checkpoint(path: Path) -> None:
+    """Load ``path`` the way resuming will (``weights_only``: tensors and plain Python, never code) and say in one
+    sentence what is wrong if that fails; there is no fallback to an unsafe loader."""
+    import pickle
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # torch's note on the pickle protocol; the error below says it all
+            torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError:
+        why = "it holds objects other than tensors and plain values, which could run code, so it is refused"
+    except Exception as err:
+        why = f"it is damaged or truncated ({type(err).__name__})"
+    else:
+        return
+    raise ConfigError(f"{path} cannot be loaded safely to resume: {why}; delete it to restart this stage, "
+                      "or pass --fresh to start the run over")
+
+
 def train_predictor(cfg: ExperimentConfig, folder: Path, resume: bool = True, model=None, publish: bool = True,
                     datasets: dict | None = None):
     """The single-stage pipeline: optimise the model's loss with Lightning, then publish its weights.
@@ -40,6 +60,10 @@ def train_predictor(cfg: ExperimentConfig, folder: Path, resume: bool = True, mo
     whose ``loss`` takes what ``datasets`` -- {"train": ..., "test": ...} -- yield) and publishes it itself.
     The Lightning module is the one the model's registry entry names (``training``: "loss" or "adversarial")."""
     t = cfg.trainer
+    checkpoints = folder / "checkpoints"
+    last = checkpoints / LAST_CHECKPOINT
+    if resume and last.is_file():
+        check_checkpoint(last)
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     if model is None:
         model = build_model(cfg.model)
@@ -48,7 +72,6 @@ def train_predictor(cfg: ExperimentConfig, folder: Path, resume: bool = True, mo
           f"into {folder}", file=sys.stderr)
     module = MODULES[model_spec(cfg.model.name).training if publish else "loss"](model, cfg)
     data = ClipDataModule(cfg, module, datasets)
-    checkpoints = folder / "checkpoints"
     checkpoints.mkdir(parents=True, exist_ok=True)
     callbacks = [AtomicCheckpoint(checkpoints, t.checkpoint_every), LogLines(max(1, 10 * t.log_every))]
     if t.sample_every:
@@ -65,7 +88,6 @@ def train_predictor(cfg: ExperimentConfig, folder: Path, resume: bool = True, mo
         val_check_interval=t.val_every or None, check_val_every_n_epoch=None if t.val_every else 1,
         limit_val_batches=t.val_batches if t.val_every else 0, default_root_dir=folder,
         enable_model_summary=False, **module.trainer_settings())
-    last = checkpoints / LAST_CHECKPOINT
     ckpt_path = str(last) if resume and last.is_file() else None
     if ckpt_path:
         print(f"vidpred: resuming {cfg.name} from {last}", file=sys.stderr)

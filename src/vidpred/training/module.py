@@ -13,10 +13,6 @@ from vidpred.training.config import ExperimentConfig
 from vidpred.training.loader import ResumableLoader
 
 
-class NonFiniteLoss(RuntimeError):
-    """Training produced a NaN or infinite loss; the run stopped and kept its last good checkpoint."""
-
-
 def rng_state() -> dict:
     """Every random state a training step can draw from, as tensors and plain Python (loadable weights_only)."""
     numpy_state = np.random.get_state()

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import yaml
 
-from vidpred.config import ConfigError, atomic_write_text, to_dict
+from vidpred.config import ConfigError, atomic_write_text, read_yaml, to_dict
 from vidpred.training.config import ExperimentConfig
 from vidpred.training.fit import train_predictor, weights_digest  # noqa: F401  (the one-run API, re-exported)
 from vidpred.training.stages import stages_for
@@ -39,7 +39,7 @@ def train(cfg: ExperimentConfig, fresh: bool = False) -> Path:
         shutil.rmtree(folder)
     saved = folder / "config.yaml"
     if saved.is_file():
-        before = yaml.safe_load(saved.read_text())
+        before = read_yaml(saved)
         if before != to_dict(cfg):
             differ = sorted(k for k in set(before) | set(to_dict(cfg)) if before.get(k) != to_dict(cfg).get(k))
             raise ConfigError(f"{folder} holds a run with another config (sections {', '.join(differ)} differ); "
