@@ -253,3 +253,24 @@ def test_s_hr_vqvae_pipeline_trains_through_the_generic_stages_then_predicts(tmp
     assert not model.stochastic  # arg-max decoding
     predicted = model.predict(torch.rand(1, 4, 1, 32, 32), horizon=6, num_samples=2)  # two windows of 4
     assert predicted.shape == (1, 2, 6, 1, 32, 32) and torch.equal(predicted[:, 0], predicted[:, 1])
+
+
+def test_predict_decodes_only_the_frames_it_needs_scaled_down(tmp_path, capsys):
+    from vidpred.data.sample_clips import clip_folder
+    from vidpred.inference import read_input
+    from vidpred.io.video import video_info
+
+    video = str(clip_folder() / "bikes.mp4")
+    frames, label, size = read_input(video, count=6, short_side=64)
+    assert frames.shape == (6, 3, 64, 151) and label == video and size == (640, 272)
+    later, label, _ = read_input(video, start="1s", count=3, short_side=64)
+    first = round(video_info(video)[0])
+    assert label == f"{video} from frame {first}"
+    assert (later == read_input(video, start=str(first), count=3, short_side=64)[0]).all()
+    assert not (later == frames[:3]).all()
+    assert main(["predict", "copy_last", "--input", video, "--start", "1s", "--context", "3", "--horizon", "2",
+                 "--out", str(tmp_path / "p.gif")]) == 0
+    assert f"from frame {first}: 3 context frames, 2 predicted" in capsys.readouterr().out
+    assert main(["predict", "copy_last", "--input", video, "--start", "-1", "--out", str(tmp_path / "q.gif")]) == 2
+    assert "--start -1: must be 0 or later" in capsys.readouterr().err
+    assert not (tmp_path / "q.gif").exists()

@@ -294,7 +294,8 @@ def cmd_predict(args) -> None:
     model = _predictor(args.model, check_device(args.device))
     with removed_on_failure(args.out, args.frames_out):
         notes = predict_to_file(model, args.input, args.out, args.context, args.horizon, args.samples, args.seed,
-                                args.temperature, args.frames_out, data_fields=_data_fields(args.overrides, None, None))
+                                args.temperature, args.frames_out, data_fields=_data_fields(args.overrides, None, None),
+                                start=args.start)
     for note in notes:
         print(note)
 
@@ -429,10 +430,12 @@ def build_parser() -> argparse.ArgumentParser:
         "predict", help="predict the future of a video with a trained model",
         epilog="key=value pairs after the options configure the data set of a data:NAME input (e.g. num_test=100).",
         description="Read a video (file, frame folder, or data:NAME[:INDEX] for a test clip), fit it to the model's "
-                    "frames (centre crop, resize, grey/RGB), predict from its first K frames and write a grid: "
-                    "the ground truth (when the input is long enough) and each sample.")
+                    "frames (centre crop, resize, grey/RGB), predict from its K frames from --start and write a "
+                    "grid: the ground truth (when the input is long enough) and each sample. Only the frames "
+                    "needed are decoded, scaled down while decoding.")
     p.add_argument("model", help="a run folder (config.yaml + model.safetensors) or a registered model name")
     p.add_argument("--input", required=True, help="clip.mp4, a folder of frames, or data:NAME[:INDEX]")
+    p.add_argument("--start", help="where the context begins: a frame index (120) or a time (4.5s); default 0")
     p.add_argument("--context", type=positive_int, help="context frames (default: the model's training context)")
     p.add_argument("--horizon", type=positive_int, help="frames to predict (default: the model's training horizon)")
     p.add_argument("--samples", type=positive_int, default=1, help="samples to draw (default 1)")

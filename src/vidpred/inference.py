@@ -16,25 +16,64 @@ from vidpred.data.base import transform_frames
 from vidpred.models.base import Predictor
 
 
-def read_input(spec: str, data_fields: dict | None = None) -> tuple[np.ndarray, str]:
+def parse_start(text: str | int | None) -> tuple[float, str]:
+    """``--start``: a frame index (``"120"``) or a time in seconds (``"4.5s"``) -> (value, "frames" | "seconds")."""
+    if text is None:
+        return 0, "frames"
+    spec = str(text).strip()
+    try:
+        if spec.endswith("s"):
+            value, unit = float(spec[:-1]), "seconds"
+        else:
+            value, unit = int(spec), "frames"
+    except ValueError:
+        raise ConfigError(f"--start {text}: give a frame index (120) or a time in seconds (4.5s)") from None
+    if not value >= 0 or value == float("inf"):
+        raise ConfigError(f"--start {text}: must be 0 or later")
+    return value, unit
+
+
+def read_input(spec: str, data_fields: dict | None = None, start: str | int | None = None,
+               count: int | None = None, short_side: int | None = None) -> tuple[np.ndarray, str, tuple[int, int]]:
     """uint8 ``(T, C, H, W)`` frames from a video file, a frame folder, or ``data:NAME[:INDEX]`` (a test clip of
-    the data set configured with ``data_fields``)."""
+    the data set configured with ``data_fields``): ``count`` frames (None: all) from ``start`` (a frame index or
+    ``"4.5s"``), a label, and the source's frame size (width, height). Files are decoded only up to the last
+    frame wanted, and with ``short_side`` scaled down by the decoder while decoding: a long high-resolution video
+    costs what its few needed small frames cost."""
+    first, unit = parse_start(start)
     if spec.startswith("data:"):
         from vidpred.data import build_dataset, data_config
 
+        if unit == "seconds":
+            raise ConfigError(f"--start {start}: a data set clip has no time; give a frame index")
         name, _, index = spec[5:].partition(":")
         dataset = build_dataset(data_config(name, **(data_fields or {})), "test")
         i = int(index) if index else 0
         if not 0 <= i < len(dataset):
             raise ConfigError(f"{spec}: the test split of {name} has {len(dataset)} clips (0..{len(dataset) - 1})")
-        return dataset.frames(i), f"{name} test clip {i}"
-    from vidpred.io.video import read_video
+        frames = dataset.frames(i)[int(first):]
+        frames = frames if count is None else frames[:count]
+        if not len(frames):
+            raise ConfigError(f"--start {start}: {name} test clip {i} has {len(dataset.frames(i))} frames")
+        return frames, f"{name} test clip {i}", (frames.shape[3], frames.shape[2])
+    from vidpred.io.video import read_video, video_info
 
-    return read_video(spec), spec
+    scaled = Path(spec).is_file() and Path(spec).suffix.lower() != ".gif"  # what read_video scales while decoding
+    fps, width, height = video_info(spec) if scaled else (None, 0, 0)
+    if unit == "seconds":
+        if fps is None:
+            raise ConfigError(f"--start {start}: {spec} states no frame rate; give a frame index")
+        first = round(first * fps)
+    first = int(first)
+    frames = read_video(spec, start=first, end=None if count is None else first + count, short_side=short_side)
+    size = (width, height) if scaled else (frames.shape[3], frames.shape[2])
+    return frames, spec if not first else f"{spec} from frame {first}", size
 
 
-def fit_frames(frames, model: Predictor) -> tuple[torch.Tensor, list[str]]:
-    """Frames ``(T, C, H, W)`` (uint8, or float in [0, 1]; numpy or torch) -> float ``(T, C', S, S)`` for the model."""
+def fit_frames(frames, model: Predictor, source_size: tuple[int, int] | None = None) -> tuple[torch.Tensor, list[str]]:
+    """Frames ``(T, C, H, W)`` (uint8, or float in [0, 1]; numpy or torch) -> float ``(T, C', S, S)`` for the model,
+    and notes on what was changed (``source_size``: the (width, height) the frames had before a decoder scaled
+    them)."""
     from vidpred.io.video import to_uint8_frames
 
     notes = []
@@ -45,8 +84,9 @@ def fit_frames(frames, model: Predictor) -> tuple[torch.Tensor, list[str]]:
     c, s = model.config.channels, model.config.image_size
     if array.shape[1] != c:
         notes.append(f"converted {array.shape[1]}-channel frames to {c} channel(s) for the model")
-    if array.shape[2:] != (s, s):
-        notes.append(f"cropped and resized {array.shape[3]}x{array.shape[2]} frames to {s}x{s}")
+    width, height = source_size or (array.shape[3], array.shape[2])
+    if (height, width) != (s, s):
+        notes.append(f"cropped and resized {width}x{height} frames to {s}x{s}")
     fitted = transform_frames(rgb, s, c, "center")
     return torch.from_numpy(fitted).float().div_(255.0), notes
 
@@ -70,16 +110,17 @@ def predict(model: Predictor, frames, horizon: int, num_samples: int = 1, contex
 
 def predict_to_file(model: Predictor, source: str, out: str | Path, context: int | None, horizon: int | None,
                     samples: int, seed: int | None, temperature: float, frames_out: str | None = None,
-                    data_fields: dict | None = None) -> list[str]:
+                    data_fields: dict | None = None, start: str | int | None = None) -> list[str]:
     """The ``vidpred predict`` command's work; returns the notes to print."""
     from vidpred.io.grid import GridRow, write_grid
 
-    raw, label = read_input(source, data_fields)
-    clip, notes = fit_frames(raw, model)
     k = model.config.num_context if context is None else context
     h = model.config.num_predicted if horizon is None else horizon
     if k < 1 or h < 1:
         raise ConfigError(f"context ({k}) and horizon ({h}) must each be at least 1 frame")
+    # the context and the frames to compare with, no more, decoded at the model's size
+    raw, label, size = read_input(source, data_fields, start, count=k + h, short_side=model.config.image_size)
+    clip, notes = fit_frames(raw, model, size)
     if len(clip) < k:
         raise ConfigError(f"{label} has {len(clip)} frames; --context {k} needs at least {k}")
     if k < model.min_context:

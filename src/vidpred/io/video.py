@@ -51,6 +51,20 @@ def probe_num_frames(path: str | Path) -> int:
         raise VideoReadError(f"{path}: cannot read video ({err})") from err
 
 
+def video_info(path: str | Path) -> tuple[float | None, int, int]:
+    """A video file's frames per second as its container states it (None: not stated) and its frame width and
+    height, from the header (nothing decoded)."""
+    try:
+        with av.open(str(path)) as container:
+            if not container.streams.video:
+                raise VideoReadError(f"{path}: no video stream")
+            stream = container.streams.video[0]
+            rate = stream.average_rate
+            return (float(rate) if rate else None), stream.codec_context.width, stream.codec_context.height
+    except (av.FFmpegError, OSError, UnicodeDecodeError) as err:
+        raise VideoReadError(f"{path}: cannot read video ({err})") from err
+
+
 def read_video(path: str | Path, start: int = 0, end: int | None = None,
                short_side: int | None = None) -> np.ndarray:
     """Decode frames ``start:end`` of a video file or frame folder to uint8 ``(T, 3, H, W)``.
