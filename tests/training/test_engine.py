@@ -70,8 +70,29 @@ def test_rerun_skips_finished_stage_and_refuses_another_config(tmp_path, capsys)
     train(cfg)
     assert "stage 'train' of tiny is finished; skipping it" in capsys.readouterr().err
     other = load_experiment(base=tiny(tmp_path, optim={"lr": 0.5}))
-    with pytest.raises(ConfigError, match=r"holds a run with another config \(sections optim differ\)"):
+    with pytest.raises(ConfigError, match=r"holds a run with another config \(optim.lr differ\)"):
         train(other)
+    fewer = load_experiment(base=tiny(tmp_path, trainer={"max_steps": 1}))
+    with pytest.raises(ConfigError, match=r"stage 'train' would have max_steps 1 instead of 2; a run's budget can only grow"):
+        train(fewer)
+
+
+def test_a_finished_run_trains_further_when_its_budget_grows_and_its_log_keeps_every_attempt(tmp_path, capsys):
+    import csv
+
+    train(load_experiment(base=tiny(tmp_path)))
+    folder = tmp_path / "runs" / "tiny"
+    log = folder / "logs" / "csv" / "metrics.csv"
+    first = list(csv.DictReader(log.open()))
+    capsys.readouterr()
+    train(load_experiment(base=tiny(tmp_path, trainer={"max_steps": 4})))
+    err = capsys.readouterr().err
+    assert "stage 'train' of tiny continues with a larger budget (trainer.max_steps 2 -> 4)" in err
+    assert "resuming tiny from" in err and "will be deleted" not in err
+    assert torch.load(folder / "checkpoints" / "last.ckpt", weights_only=True)["global_step"] == 4
+    rows = list(csv.DictReader(log.open()))
+    assert rows[:len(first)] == first and len(rows) > len(first)  # the first attempt's rows, then the second's
+    assert {int(r["step"]) for r in rows if r.get("train/loss")} >= {0, 1, 2, 3}
 
 
 def test_unknown_names_list_the_known_ones(tmp_path):
@@ -184,3 +205,27 @@ def test_a_stage_sets_its_own_schedule_over_its_own_steps(tmp_path):
     assert rates[0] == pytest.approx(0.01) and rates[5] == pytest.approx(0.005) and rates[10] == pytest.approx(0)
     with pytest.raises(ConfigError, match="scheduler"):
         load_experiment(staged(prior={"scheduler": "linear"}))
+
+
+def test_a_staged_run_reopens_only_the_stage_whose_budget_grew(tmp_path):
+    """A larger budget for the last finished stage reopens it; for a stage that later stages were built on it is
+    refused (no training here: the stage marks say what is finished)."""
+    from vidpred.config import to_dict
+    from vidpred.training.runner import _reopen_for_a_larger_budget
+
+    base = {"name": "shr", "runs_dir": str(tmp_path / "runs"), "model": {"preset": "s_hr_vqvae_tiny"},
+            "data": {"name": "moving_mnist", "num_test": 6, "image_size": 32, "num_frames": 8},
+            "trainer": {"max_steps": 2, "batch_size": 2}}
+    before = to_dict(load_experiment(base=base))
+    stages = tmp_path / "runs" / "shr" / "stages"
+    stages.mkdir(parents=True)
+    for name in ("tokenizer", "codes", "prior"):
+        (stages / f"{name}.done").write_text("finished\n")
+    longer_prior = load_experiment(base={**base, "stages": {"prior": {"max_steps": 5}}})
+    _reopen_for_a_larger_budget(stages.parent, before, longer_prior)
+    assert sorted(p.name for p in stages.iterdir()) == ["codes.done", "tokenizer.done"]
+    longer_tokenizer = load_experiment(base={**base, "stages": {"tokenizer": {"max_steps": 9}}})
+    (stages / "prior.done").write_text("finished\n")
+    with pytest.raises(ConfigError, match=r"stage 'tokenizer' would train longer, but the finished stages codes, "
+                                          r"prior were built on it"):
+        _reopen_for_a_larger_budget(stages.parent, before, longer_tokenizer)

@@ -11,12 +11,13 @@ from pathlib import Path
 
 import lightning as L
 import torch
-from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
+from lightning.pytorch.loggers import TensorBoardLogger
 
 from vidpred.config import ConfigError, atomic_write_text, to_dict
 from vidpred.models.io import build_model, save_model
 from vidpred.registry import model_spec
-from vidpred.training.callbacks import LAST_CHECKPOINT, AtomicCheckpoint, LogLines, SampleGrids, TimeBudget
+from vidpred.training.callbacks import (LAST_CHECKPOINT, AtomicCheckpoint, LogLines, ResumableCSVLogger, SampleGrids,
+                                       TimeBudget)
 from vidpred.training.config import ExperimentConfig
 from vidpred.training.adversarial import AdversarialModule
 from vidpred.training.errors import NonFiniteLoss
@@ -34,21 +35,19 @@ def weights_digest(module) -> str:
     return digest.hexdigest()
 
 
-def check_checkpoint(path: Path) -> None:
+def check_checkpoint(path: Path) -> dict:
     """Load ``path`` the way resuming will (``weights_only``: tensors and plain Python, never code) and say in one
-    sentence what is wrong if that fails; there is no fallback to an unsafe loader."""
+    sentence what is wrong if that fails; there is no fallback to an unsafe loader. Returns the checkpoint."""
     import pickle
 
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # torch's note on the pickle protocol; the error below says it all
-            torch.load(path, map_location="cpu", weights_only=True)
+            return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError:
         why = "it holds objects other than tensors and plain values, which could run code, so it is refused"
     except Exception as err:
         why = f"it is damaged or truncated ({type(err).__name__})"
-    else:
-        return
     raise ConfigError(f"{path} cannot be loaded safely to resume: {why}; delete it to restart this stage, "
                       "or pass --fresh to start the run over")
 
@@ -78,10 +77,13 @@ def train_predictor(cfg: ExperimentConfig, folder: Path, resume: bool = True, mo
         callbacks.append(SampleGrids(folder / "samples", t.sample_every))
     if t.max_minutes:
         callbacks.append(TimeBudget(t.max_minutes))
-    loggers = [CSVLogger(folder, name="logs", version="csv"), TensorBoardLogger(folder, name="logs", version="tensorboard")]
+    loggers = [ResumableCSVLogger(folder, name="logs", version="csv"), TensorBoardLogger(folder, name="logs", version="tensorboard")]
     trainer = L.Trainer(
         accelerator=t.accelerator, devices=t.devices, num_nodes=t.num_nodes, strategy=t.strategy,
-        precision=t.precision, max_steps=t.max_steps, max_epochs=1,  # one pass of the loader is the whole run
+        precision=t.precision, max_steps=t.max_steps, max_epochs=-1,
+        # max_steps ends the run. One pass of the loader (max_steps batches, resumed from its position) is the
+        # whole run; a finished run continued with a larger budget (runner.py) restores a pass Lightning counts as
+        # ended, so the rest of the batches come in the next "epoch"
         deterministic=t.deterministic,
         callbacks=callbacks, logger=loggers, enable_checkpointing=False, use_distributed_sampler=False,
         num_sanity_val_steps=0, log_every_n_steps=t.log_every,

@@ -22,9 +22,11 @@ from pathlib import Path
 import yaml
 
 from vidpred.config import ConfigError, atomic_write_text, read_yaml, to_dict
-from vidpred.training.config import ExperimentConfig
+from vidpred.training.config import ExperimentConfig, StageSettings, load_experiment
 from vidpred.training.fit import train_predictor, weights_digest  # noqa: F401  (the one-run API, re-exported)
-from vidpred.training.stages import stages_for
+from vidpred.training.stages import stage_config, stages_for
+
+BUDGET = ("max_steps", "max_minutes")  # what may grow between two runs of one folder
 
 
 def run_folder(cfg: ExperimentConfig) -> Path:
@@ -41,9 +43,7 @@ def train(cfg: ExperimentConfig, fresh: bool = False) -> Path:
     if saved.is_file():
         before = read_yaml(saved)
         if before != to_dict(cfg):
-            differ = sorted(k for k in set(before) | set(to_dict(cfg)) if before.get(k) != to_dict(cfg).get(k))
-            raise ConfigError(f"{folder} holds a run with another config (sections {', '.join(differ)} differ); "
-                              "choose another name=, or pass --fresh to start it over")
+            _reopen_for_a_larger_budget(folder, before, cfg)
     atomic_write_text(saved, resolved)
     for stage in stages_for(cfg):
         done = folder / "stages" / f"{stage.name}.done"
@@ -55,3 +55,55 @@ def train(cfg: ExperimentConfig, fresh: bool = False) -> Path:
     return folder
 
 
+
+
+def _flat(tree, prefix: str = "") -> dict:
+    """A nested config as {"a.b.c": value}."""
+    if not isinstance(tree, dict):
+        return {prefix: tree}
+    out = {}
+    for key, value in tree.items():
+        out.update(_flat(value, f"{prefix}.{key}" if prefix else str(key)))
+    return out
+
+
+def _budget(cfg: ExperimentConfig, stage: str) -> tuple:
+    trainer = cfg.trainer if stage == "train" else stage_config(cfg, stage).trainer
+    return tuple(getattr(trainer, key) for key in BUDGET)
+
+
+def _raised(old, new) -> bool:
+    """``new`` allows at least as much as ``old`` (None: no limit)."""
+    return new is None or (old is not None and new >= old)
+
+
+def _reopen_for_a_larger_budget(folder: Path, before: dict, cfg: ExperimentConfig) -> None:
+    """A run folder may be run again with a larger ``max_steps`` / ``max_minutes`` (the trainer's or a stage's):
+    the stages whose budget grew lose their finished mark and continue from their last checkpoint (the
+    learning-rate schedule follows the new length). Any other difference is refused, naming the keys."""
+    old, new = _flat(before), _flat(to_dict(cfg))
+    # a stage section present on one side only stands for its defaults
+    named = set(before.get("stages") or {}) | set(cfg.stages)
+    default = _flat({"stages": {name: to_dict(StageSettings()) for name in named}})
+    old, new = {**default, **old}, {**default, **new}
+    differ = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
+    others = [k for k in differ if k.rsplit(".", 1)[-1] not in BUDGET]
+    if others:
+        raise ConfigError(f"{folder} holds a run with another config ({', '.join(others[:6])} differ); choose "
+                          "another name=, or pass --fresh to start it over (only max_steps and max_minutes may grow)")
+    previous = load_experiment(base=before)
+    stages = [stage.name for stage in stages_for(cfg)]
+    grown = [name for name in stages if name != "codes" and _budget(previous, name) != _budget(cfg, name)]
+    for name in grown:  # compared as each stage runs (a stage's unset budget is the trainer's)
+        for key, was, would in zip(BUDGET, _budget(previous, name), _budget(cfg, name)):
+            if not _raised(was, would):
+                raise ConfigError(f"{folder}: stage {name!r} would have {key} {would} instead of {was}; a run's "
+                                  "budget can only grow (choose another name=, or pass --fresh)")
+    for name in grown:
+        later = [s for s in stages[stages.index(name) + 1:] if (folder / "stages" / f"{s}.done").is_file()]
+        if later:
+            raise ConfigError(f"{folder}: stage {name!r} would train longer, but the finished stages "
+                              f"{', '.join(later)} were built on it; choose another name=, or pass --fresh")
+        (folder / "stages" / f"{name}.done").unlink(missing_ok=True)
+        print(f"vidpred: stage {name!r} of {cfg.name} continues with a larger budget "
+              f"({', '.join(f'{k} {old.get(k)} -> {new.get(k)}' for k in differ)})", file=sys.stderr)
