@@ -56,6 +56,12 @@ def test_save_load_round_trip(name, tmp_path):
     save_model(model, tmp_path / name)
     loaded = load_model(tmp_path / name)
     assert loaded.config == model.config
+    import os
+
+    mask = os.umask(0)
+    os.umask(mask)
+    for file in ("model.safetensors", "config.yaml"):  # shared like any output: readable by others
+        assert (tmp_path / name / file).stat().st_mode & 0o777 == 0o666 & ~mask
     cfg = model.config
     context = torch.rand(1, cfg.num_context, cfg.channels, cfg.image_size, cfg.image_size)
     predict = lambda m: m.predict(context, 4, generator=torch.Generator().manual_seed(1))

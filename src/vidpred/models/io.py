@@ -44,9 +44,18 @@ def save_model(model: Predictor, folder: str | Path, config: dict | None = None,
     if half:
         state = {k: v.half() if v.is_floating_point() else v for k, v in state.items()}
     save_file(state, str(tmp))
+    tmp.chmod(0o666 & ~_umask())  # safetensors writes owner-only; weights are shared like every other output
     tmp.replace(folder / WEIGHTS_FILE)
     atomic_write_text(folder / CONFIG_FILE, yaml.safe_dump(full, sort_keys=False))
     return folder
+
+
+def _umask() -> int:
+    import os
+
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def load_model(folder: str | Path, device: str = "cpu") -> Predictor:
