@@ -80,7 +80,7 @@ def test_evaluate_and_report(tmp_path, capsys):
         assert main(["evaluate", "--model", model, "--protocol", "smmnist-5-10", "--sequences", "3",
                      "--out", str(tmp_path / model), "num_test=3"]) == 0
     out = capsys.readouterr().out
-    assert "copy_last on smmnist-5-10: 3 sequences x 1 sample(s)" in out and "lpips not computed" in out
+    assert "copy_last on smmnist-5-10: 3 sequences x 1 sample," in out and "lpips not computed" in out
     metrics = json.loads((tmp_path / "copy_last" / "metrics.json").read_text())
     assert metrics["data_config"]["num_test"] == 3 and metrics["protocol"]["name"] == "smmnist-5-10"
     assert main(["report", str(tmp_path / "copy_last"), str(tmp_path / "linear_extrapolation"),
@@ -100,7 +100,7 @@ def test_predict_on_a_shipped_mp4_writes_a_playable_file_of_the_right_length(tmp
     assert main(["predict", "linear_extrapolation", "--input", str(clip), "--context", "4", "--horizon", "12",
                  "--samples", "2", "--out", str(out), "--frames-out", str(tmp_path / "pred.npy")]) == 0
     notes = capsys.readouterr().out
-    assert "converted 3-channel frames to 1 channel(s)" in notes and "cropped and resized 640x272" in notes
+    assert "converted colour frames to grey for the model" in notes and "cropped and resized 640x272" in notes
     assert read_video(out).shape[0] == 16  # 4 context + 12 predicted frames
     import numpy as np
 
@@ -274,3 +274,16 @@ def test_predict_decodes_only_the_frames_it_needs_scaled_down(tmp_path, capsys):
     assert main(["predict", "copy_last", "--input", video, "--start", "-1", "--out", str(tmp_path / "q.gif")]) == 2
     assert "--start -1: must be 0 or later" in capsys.readouterr().err
     assert not (tmp_path / "q.gif").exists()
+
+
+def test_a_grey_video_into_a_grey_model_needs_no_conversion_note(tmp_path, capsys):
+    """Readers give RGB; a grey clip (three equal channels) is not reported as converted."""
+    from vidpred.data import build_dataset, data_config
+    from vidpred.io.video import write_video
+
+    clip = build_dataset(data_config("moving_mnist", num_test=2), "test").frames(0)  # (T, 1, 64, 64) uint8
+    write_video(tmp_path / "grey.gif", clip)
+    assert main(["predict", "copy_last", "--input", str(tmp_path / "grey.gif"), "--context", "1", "--horizon", "1",
+                 "--out", str(tmp_path / "p.png")]) == 0
+    out = capsys.readouterr().out
+    assert "converted" not in out and "grey.gif: 1 context frame, 1 predicted, 1 sample)" in out

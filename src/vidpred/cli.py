@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 
 from vidpred.config import ConfigError, apply_overrides
-from vidpred.io.outputs import output_file, output_folder, removed_on_failure
+from vidpred.io.outputs import count, output_file, output_folder, removed_on_failure
 
 class Parser(argparse.ArgumentParser):
     """argparse with the toolkit's error style: one line naming the command, exit status 2."""
@@ -70,14 +70,14 @@ def check_device(name: str) -> str:
     if device.type == "cpu":
         return name
     if device.type == "cuda":
-        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
-        if count == 0:
+        gpus = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if gpus == 0:
             built = "without CUDA" if torch.version.cuda is None else "with CUDA, but no GPU is visible"
             raise ConfigError(f"--device {name}: this torch ({torch.__version__}) was built {built}; "
                               "the only device here is cpu")
-        if (device.index or 0) >= count:
+        if (device.index or 0) >= gpus:
             raise ConfigError(f"--device {name}: this machine has " +
-                              ", ".join(f"cuda:{i}" for i in range(count)) + " and cpu")
+                              ", ".join(f"cuda:{i}" for i in range(gpus)) + " and cpu")
         return name
     if device.type == "mps" and torch.backends.mps.is_available():
         return name
@@ -143,7 +143,7 @@ def cmd_data_prepare(args) -> None:
     for split in ("train", "test"):
         videos = [v for v in store.videos if v.split == split]
         if videos:
-            console.print(f"  {split}: {len(videos)} videos, {sum(v.length for v in videos)} frames")
+            console.print(f"  {split}: {count(len(videos), 'video')}, {count(sum(v.length for v in videos), 'frame')}")
     if index["skipped"]:
         console.print(f"  [yellow]skipped {len(index['skipped'])} input(s):[/yellow]")
         for item in index["skipped"]:
@@ -161,12 +161,12 @@ def cmd_data_show(args) -> None:
     dataset = build_dataset(cfg, args.split)
     if len(dataset) == 0:
         raise ConfigError(f"the {args.split} split of {args.name} has no clip of {cfg.num_frames} frames")
-    count = min(args.n, len(dataset))
+    shown = min(args.n, len(dataset))
     label = getattr(dataset, "clip_id", lambda i: f"clip {i}")
     with removed_on_failure(args.out):
-        rows = [GridRow(dataset[i], label(i), num_context=args.context) for i in range(count)]
+        rows = [GridRow(dataset[i], label(i), num_context=args.context) for i in range(shown)]
         path = write_grid(args.out, rows, fps=args.fps)
-    print(f"wrote {count} {args.split} clips of {args.name} to {path}")
+    print(f"wrote {count(shown, args.split + ' clip')} of {args.name} to {path}")
 
 
 def _predictor(name_or_folder: str, device: str, **fields):
@@ -212,7 +212,7 @@ def cmd_evaluate(args) -> None:
     results = evaluation["results"]
     console = _console()
     console.print(f"[bold]{args.model}[/bold] on {protocol.name}: {results['n_sequences']} sequences x "
-                  f"{results['n_samples']} sample(s), {results['seconds']} s", highlight=False)
+                  f"{count(results['n_samples'], 'sample')}, {results['seconds']} s", highlight=False)
     for metric, entry in results["metrics"].items():
         best, mean = entry["best"], entry["mean"]
         console.print(f"  {metric:>14}: best {best['mean']:.4f} ± {best['ci95']:.4f}   "
@@ -346,9 +346,9 @@ def cmd_encode(args) -> None:
     cfg = _data_config(args.data, args.root, args.overrides, args.cache)
     for split in args.splits.split(","):
         dataset = build_dataset(cfg, split)
-        count = args.train_clips if split == "train" else None
+        clips = args.train_clips if split == "train" else None
         with removed_on_failure(args.out):
-            info = encode_dataset(tokenizer, dataset, args.out, split, count=count, device=args.device,
+            info = encode_dataset(tokenizer, dataset, args.out, split, count=clips, device=args.device,
                                   context_frames=args.context_frames)
         print(f"{split}: {info['clips']} clips -> " + ", ".join(
             f"{args.out}/{split}_{level}.npy {shape}" for level, shape in info["shapes"].items()))
@@ -543,6 +543,10 @@ def main(argv: list[str] | None = None) -> int:
     from vidpred.io.video import VideoReadError
     from vidpred.training.errors import NonFiniteLoss
 
+    # a warning meant for the user (e.g. frames left out of the context) is one line, not a source location
+    import warnings
+
+    warnings.showwarning = lambda message, *rest, **kw: print(f"vidpred: note: {message}", file=sys.stderr)
     try:
         args.func(args)
     except (ConfigError, DataError, VideoReadError, WeightsUnavailable, NonFiniteLoss, OSError, ValueError) as err:

@@ -13,6 +13,7 @@ import torch
 
 from vidpred.config import ConfigError
 from vidpred.data.base import transform_frames
+from vidpred.io.outputs import count
 from vidpred.models.base import Predictor
 
 
@@ -82,8 +83,11 @@ def fit_frames(frames, model: Predictor, source_size: tuple[int, int] | None = N
         raise ValueError(f"float frames must lie in [0, 1]; these span [{array.min():.3g}, {array.max():.3g}]")
     rgb = to_uint8_frames(array).transpose(0, 3, 1, 2)  # shape and NaN checks; uint8 (T, 3, H, W)
     c, s = model.config.channels, model.config.image_size
-    if array.shape[1] != c:
-        notes.append(f"converted {array.shape[1]}-channel frames to {c} channel(s) for the model")
+    # readers give RGB; a grey video decoded to three equal channels is grey, and needs no note for a grey model
+    grey = array.shape[1] == 1 or bool((rgb[:, 0] == rgb[:, 1]).all() and (rgb[:, 1] == rgb[:, 2]).all())
+    if grey != (c == 1):
+        notes.append(f"converted {'grey' if grey else 'colour'} frames to {'grey' if c == 1 else 'colour'} for the "
+                     "model")
     width, height = source_size or (array.shape[3], array.shape[2])
     if (height, width) != (s, s):
         notes.append(f"cropped and resized {width}x{height} frames to {s}x{s}")
@@ -140,5 +144,5 @@ def predict_to_file(model: Predictor, source: str, out: str | Path, context: int
     if frames_out:
         Path(frames_out).parent.mkdir(parents=True, exist_ok=True)  # as write_grid does for the grid
         np.save(frames_out, prediction.numpy().astype(np.float32), allow_pickle=False)
-    notes.append(f"wrote {out} ({label}: {k} context frames, {h} predicted, {samples} sample(s))")
+    notes.append(f"wrote {out} ({label}: {count(k, 'context frame')}, {h} predicted, {count(samples, 'sample')})")
     return notes

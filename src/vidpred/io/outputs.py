@@ -17,6 +17,11 @@ from pathlib import Path
 from vidpred.config import ConfigError
 
 
+def count(n: int, noun: str, plural: str | None = None) -> str:
+    """``"1 frame"``, ``"2 frames"``: a count as a person writes it in a message."""
+    return f"{n} {noun if n == 1 else plural or noun + 's'}"
+
+
 def _nearest_existing(path: Path) -> Path:
     path = path.absolute()
     while not path.exists() and path != path.parent:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import resource
 import sys
 import time
@@ -16,8 +17,8 @@ from lightning.pytorch.loggers import TensorBoardLogger
 from vidpred.config import ConfigError, atomic_write_text, to_dict
 from vidpred.models.io import build_model, save_model
 from vidpred.registry import model_spec
-from vidpred.training.callbacks import (LAST_CHECKPOINT, AtomicCheckpoint, LogLines, ResumableCSVLogger, SampleGrids,
-                                       TimeBudget)
+from vidpred.training.callbacks import (LAST_CHECKPOINT, AtomicCheckpoint, LogLines, ProgressBar, ResumableCSVLogger,
+                                       SampleGrids, TimeBudget)
 from vidpred.training.config import ExperimentConfig
 from vidpred.training.adversarial import AdversarialModule
 from vidpred.training.errors import NonFiniteLoss
@@ -33,6 +34,16 @@ def weights_digest(module) -> str:
         digest.update(name.encode())
         digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
     return digest.hexdigest()
+
+
+class _NoAdvertising(logging.Filter):
+    """Drops Lightning's tip to install its cloud logger, printed at the start of every training stage."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "litlogger" not in record.getMessage()
+
+
+logging.getLogger("lightning.pytorch.utilities.rank_zero").addFilter(_NoAdvertising())
 
 
 def check_checkpoint(path: Path) -> dict:
@@ -77,6 +88,9 @@ def train_predictor(cfg: ExperimentConfig, folder: Path, resume: bool = True, mo
         callbacks.append(SampleGrids(folder / "samples", t.sample_every))
     if t.max_minutes:
         callbacks.append(TimeBudget(t.max_minutes))
+    interactive = sys.stderr.isatty()  # elsewhere (a log file) LogLines writes a line every few steps
+    if interactive:
+        callbacks.append(ProgressBar())
     loggers = [ResumableCSVLogger(folder, name="logs", version="csv"), TensorBoardLogger(folder, name="logs", version="tensorboard")]
     trainer = L.Trainer(
         accelerator=t.accelerator, devices=t.devices, num_nodes=t.num_nodes, strategy=t.strategy,
@@ -89,7 +103,7 @@ def train_predictor(cfg: ExperimentConfig, folder: Path, resume: bool = True, mo
         num_sanity_val_steps=0, log_every_n_steps=t.log_every,
         val_check_interval=t.val_every or None, check_val_every_n_epoch=None if t.val_every else 1,
         limit_val_batches=t.val_batches if t.val_every else 0, default_root_dir=folder,
-        enable_model_summary=False, **module.trainer_settings())
+        enable_model_summary=False, enable_progress_bar=interactive, **module.trainer_settings())
     ckpt_path = str(last) if resume and last.is_file() else None
     if ckpt_path:
         print(f"vidpred: resuming {cfg.name} from {last}", file=sys.stderr)
@@ -97,6 +111,8 @@ def train_predictor(cfg: ExperimentConfig, folder: Path, resume: bool = True, mo
     with warnings.catch_warnings():
         # The loader resumes mid-pass by itself (training/loader.py); Lightning cannot know that.
         warnings.filterwarnings("ignore", message=".*resuming from a checkpoint that ended before the epoch ended.*")
+        # Lightning 2.6 calls a torch API torch 2.13 deprecates, on every step; nothing for a user to do
+        warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\)` is deprecated.*")
         trainer.fit(module, datamodule=data, ckpt_path=ckpt_path, weights_only=True)
     if module.non_finite:
         raise NonFiniteLoss(f"{cfg.name}: {module.non_finite} ({last})")
