@@ -287,3 +287,18 @@ def test_a_grey_video_into_a_grey_model_needs_no_conversion_note(tmp_path, capsy
                  "--out", str(tmp_path / "p.png")]) == 0
     out = capsys.readouterr().out
     assert "converted" not in out and "grey.gif: 1 context frame, 1 predicted, 1 sample)" in out
+
+
+def test_predict_shows_progress_and_is_reproducible_for_a_seed(tmp_path, capsys):
+    import numpy as np
+
+    from pathlib import Path
+
+    pretrained = str(Path(__file__).parents[1] / "pretrained" / "mmnist_s_hr_vqvae")
+    argv = ["predict", pretrained, "--input", "data:moving_mnist:0", "--samples", "3",
+            "--horizon", "2", "--seed", "7", "--out", str(tmp_path / "p.png"), "num_test=2"]
+    for name in ("a", "b"):
+        assert main([*argv, "--frames-out", str(tmp_path / f"{name}.npy")]) == 0
+    err = capsys.readouterr().err
+    assert "predicting 2 frames x 3 samples with s_hr_vqvae: 3/3 (100%)" in err
+    assert np.array_equal(np.load(tmp_path / "a.npy"), np.load(tmp_path / "b.npy"))

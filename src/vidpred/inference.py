@@ -131,7 +131,19 @@ def predict_to_file(model: Predictor, source: str, out: str | Path, context: int
         raise ConfigError(f"--context {k}: the model needs at least {model.min_context} context frames")
     if temperature != 1.0 and not model.uses_temperature:
         notes.append(f"{model.config.name} does not sample with a temperature; --temperature has no effect")
-    prediction = predict(model, clip, h, samples, context=k, seed=seed, temperature=temperature)  # (S, h, C, H, W)
+    # in up to ten batches of samples, so a long sampling run shows that it moves (and holds a tenth of the work in
+    # memory at a time); batch b is seeded with seed + its first sample's index: reproducible for one --seed
+    from vidpred.progress import Progress
+
+    per_batch, parts = -(-samples // 10), []
+    with Progress(f"predicting {count(h, 'frame')} x {count(samples, 'sample')} with {model.config.name}",
+                  samples) as progress:
+        for first in range(0, samples, per_batch):
+            n = min(per_batch, samples - first)
+            parts.append(predict(model, clip, h, n, context=k, seed=None if seed is None else seed + first,
+                                 temperature=temperature))
+            progress.advance(n)
+    prediction = torch.cat(parts)  # (S, h, C, H, W)
     rows = []
     truth = clip[: k + h]
     if len(truth) > k:
