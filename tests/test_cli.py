@@ -302,3 +302,13 @@ def test_predict_shows_progress_and_is_reproducible_for_a_seed(tmp_path, capsys)
     err = capsys.readouterr().err
     assert "predicting 2 frames x 3 samples with s_hr_vqvae: 3/3 (100%)" in err
     assert np.array_equal(np.load(tmp_path / "a.npy"), np.load(tmp_path / "b.npy"))
+
+
+def test_evaluate_with_another_context_and_horizon_is_a_custom_protocol(tmp_path, capsys):
+    out = tmp_path / "custom"
+    assert main(["evaluate", "--model", "copy_last", "--protocol", "mmnist-10-10", "--context", "3", "--horizon", "2",
+                 "--sequences", "2", "--out", str(out), "num_test=4"]) == 0
+    protocol = json.loads((out / "metrics.json").read_text())["protocol"]
+    assert protocol["name"] == "mmnist-10-10:custom-3-2" and protocol["custom"] is True
+    assert (protocol["context"], protocol["horizon"]) == (3, 2) and "not the paper protocol" in protocol["source"]
+    assert "mmnist-10-10:custom-3-2" in capsys.readouterr().out

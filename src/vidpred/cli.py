@@ -185,10 +185,10 @@ def _predictor(name_or_folder: str, device: str, **fields):
 
 
 def cmd_evaluate(args) -> None:
-    from vidpred.eval.protocol import EvalSettings, evaluate, get_protocol
+    from vidpred.eval.protocol import EvalSettings, custom_protocol, evaluate, get_protocol
     from vidpred.eval.report import BASELINES, BASELINES_DIR, compare, write_results
 
-    protocol = get_protocol(args.protocol)
+    protocol = custom_protocol(get_protocol(args.protocol), args.context, args.horizon)
     output_folder(args.out)
     check_device(args.device)
     data_overrides = _data_fields(args.overrides, args.root, args.cache)
@@ -499,6 +499,10 @@ def build_parser() -> argparse.ArgumentParser:
                    "smmnist-5-10, bair-2-10, bair-2-28, kinetics-4-12")
     p.add_argument("--out", required=True, help="output folder")
     _add_data_source(p)
+    p.add_argument("--context", type=positive_int,
+                   help="context frames, for a custom protocol on the protocol's data (recorded as custom)")
+    p.add_argument("--horizon", type=positive_int,
+                   help="frames to predict, for a custom protocol on the protocol's data (recorded as custom)")
     p.add_argument("--samples", type=positive_int, help="samples per sequence for stochastic models (default: the protocol's, 100)")
     p.add_argument("--sequences", type=positive_int, help="evaluate only the first N test sequences (default: all)")
     p.add_argument("--batch-size", type=positive_int, default=8)

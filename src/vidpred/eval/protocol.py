@@ -50,6 +50,7 @@ class Protocol:
     eval_horizon: int | None = None  # predict this far (>= horizon) for the per-frame curves; None = horizon
     fvd: bool = False
     max_sequences: int | None = None  # None: the whole test split
+    custom: bool = False  # True: a named protocol's data and metrics with another context or horizon (not a paper's)
 
     @property
     def predicted(self) -> int:
@@ -83,6 +84,23 @@ def get_protocol(name: str) -> Protocol:
     if name not in PROTOCOLS:
         raise ConfigError(f"unknown protocol {name!r}; known protocols: {', '.join(PROTOCOLS)}")
     return PROTOCOLS[name]
+
+
+def custom_protocol(base: Protocol, context: int | None, horizon: int | None) -> Protocol:
+    """``base`` (its data set and metrics) with another number of context and/or predicted frames: for a user's
+    data or a model that needs more context than the paper gives. Named and marked as custom, so its figures are
+    never mistaken for the paper protocol's; ``None`` keeps the base's number."""
+    context = base.context if context is None else context
+    horizon = base.horizon if horizon is None else horizon
+    if context < 1 or horizon < 1:
+        raise ConfigError(f"a protocol needs at least 1 context and 1 predicted frame, not {context} and {horizon}")
+    if (context, horizon) == (base.context, base.horizon):
+        return base
+    return dataclasses.replace(
+        base, name=f"{base.name}:custom-{context}-{horizon}", context=context, horizon=horizon, eval_horizon=None,
+        data={**base.data, "num_frames": max(base.data.get("num_frames", 0), context + horizon)}, custom=True,
+        source=f"custom: the data and metrics of {base.name} with {context} context and {horizon} predicted frames "
+               f"(not the paper protocol, which is {base.context} -> {base.predicted})")
 
 
 def confidence_interval(values: np.ndarray, axis: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -176,7 +194,8 @@ def evaluate(model, protocol: Protocol, settings: EvalSettings, model_label: str
                                                      **settings.data_overrides})
     if protocol.context < model.min_context:
         raise ConfigError(f"the model needs at least {model.min_context} context frames; protocol "
-                          f"{protocol.name} gives {protocol.context}")
+                          f"{protocol.name} gives {protocol.context} (evaluate with --context "
+                          f"{model.min_context} for a custom protocol on the same data)")
     needed = protocol.context + protocol.predicted
     if data_cfg.num_frames < needed:
         raise ConfigError(f"protocol {protocol.name} needs clips of {needed} frames; data num_frames is "
