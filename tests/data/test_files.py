@@ -129,6 +129,51 @@ def test_video_folder_mixed_inputs_and_bad_files(tmp_path, write_clip):
     assert total == 8 and build_dataset(store_cfg, "train")[0].shape == (8, 3, 64, 64)
 
 
+def test_video_folder_read_on_the_fly_skips_bad_and_short_files_and_goes_on(tmp_path, write_clip, capsys):
+    """One rule for every command that reads a folder: frames counted by decoding (cached with the file's size
+    and modification time), bad and too-short files skipped, counted and listed, the rest used."""
+    import json
+
+    from vidpred.cli import main
+    from vidpred.data.base import FRAME_COUNTS
+    from vidpred.data.cache import default_cache_root
+
+    root = tmp_path / "videos"
+    for i in range(3):
+        write_clip(root / f"clip{i}.mp4", num_frames=20, seed=i)
+    write_clip(root / "short.mp4", num_frames=5)
+    good = (root / "clip0.mp4").read_bytes()
+    (root / "truncated.mp4").write_bytes(good[: len(good) // 2])
+    cfg = data_config("video_folder", root=str(root), num_frames=16, test_fraction=0.0)
+    dataset = build_dataset(cfg, "train")
+    assert len(dataset) == 3
+    err = capsys.readouterr().err
+    assert "skipped 2 of 5 videos of video_folder:" in err and "short.mp4 (5 frames, shorter than one clip (16))" in err
+    assert "truncated.mp4 (cannot read video" in err
+    counts = json.loads((default_cache_root() / FRAME_COUNTS).read_text())
+    assert counts[str(root / "clip0.mp4")][2] == 20 and isinstance(counts[str(root / "truncated.mp4")][2], str)
+    write_clip(root / "short.mp4", num_frames=18)  # the file changed: counted again
+    assert len(build_dataset(cfg, "train")) == 4
+    assert main(["data", "show", "video_folder", "--root", str(root), "--split", "train", "--n", "2",
+                 "--out", str(tmp_path / "g.png"), "num_frames=16", "test_fraction=0"]) == 0
+    assert "skipped 1 of 5 videos" in capsys.readouterr().err
+
+
+def test_a_header_that_claims_more_frames_than_decode_is_not_trusted():
+    from pathlib import Path
+
+    from vidpred.io.video import probe_num_frames
+
+    tree = Path("/usr/share/doc/opencv-doc/examples/data/tree.avi")  # Debian's opencv-doc
+    if not tree.is_file():
+        pytest.skip("OpenCV's sample videos are not installed (apt-get install opencv-doc)")
+    import av
+
+    with av.open(str(tree)) as container:
+        assert container.streams.video[0].frames == 444
+    assert probe_num_frames(tree) == 68
+
+
 def test_video_folder_without_usable_video_fails(tmp_path):
     (tmp_path / "a.mp4").write_bytes(np.random.bytes(1000))
     with pytest.raises(DataError, match="no usable video among the 1 found"):

@@ -9,6 +9,7 @@ Every data set yields clips as float32 ``(T, C, H, W)`` in [0, 1]. A *source* ho
 from __future__ import annotations
 
 import dataclasses
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, ClassVar, Literal
@@ -164,26 +165,75 @@ def load_entry(entry: VideoEntry, cfg: FileDataConfig, frame_ids=None) -> np.nda
     return transform_frames(frames, cfg.image_size, cfg.channels, cfg.crop)
 
 
+FRAME_COUNTS = "frame_counts.json"  # in the cache folder: {path: [size, mtime_ns, frames or the error]}
+
+
+def counted_frames(path: str | Path) -> int:
+    """``probe_num_frames`` (frames counted by decoding), remembered per file with its size and modification time in
+    ``$VIDPRED_CACHE/frame_counts.json``, so each file is decoded for counting once; an unreadable file's error
+    is remembered too and raised again (as ``VideoReadError``) until the file changes."""
+    import json
+
+    from vidpred.config import atomic_write_text
+    from vidpred.data.cache import default_cache_root
+
+    path = Path(path).absolute()
+    stat = path.stat() if path.exists() else None
+    if stat is None or path.is_dir():
+        return probe_num_frames(path)  # a frame folder is counted by listing it
+    store = default_cache_root() / FRAME_COUNTS
+    try:
+        counts = json.loads(store.read_text()) if store.is_file() else {}
+    except (OSError, ValueError):
+        counts = {}  # a damaged record is rebuilt
+    key, stamp = str(path), [stat.st_size, stat.st_mtime_ns]
+    if key in counts and counts[key][:2] == stamp:
+        found = counts[key][2]
+        if isinstance(found, str):
+            raise VideoReadError(found)
+        return found
+    try:
+        found = probe_num_frames(path)
+    except VideoReadError as err:
+        found = str(err)
+    counts[key] = [*stamp, found]
+    try:
+        atomic_write_text(store, json.dumps(counts))
+    except OSError:
+        pass  # an unwritable cache costs a recount next time, nothing else
+    if isinstance(found, str):
+        raise VideoReadError(found)
+    return found
+
+
 class DecodedSource:
-    """Videos decoded from their files at every read (no cache). Unreadable files are skipped and counted."""
+    """Videos decoded from their files at every read (no cache). Frames are counted by decoding (once per file,
+    ``counted_frames``); unreadable files and videos shorter than one clip are skipped, listed in ``skipped`` and
+    on stderr, and the rest is used."""
 
     def __init__(self, entries: list[VideoEntry], cfg: FileDataConfig):
         self.cfg = cfg
         self.entries: list[VideoEntry] = []
         self.videos: list[VideoRecord] = []
         self.skipped: list[dict] = []
-        for entry in entries:
+        for entry in track(entries, f"counting the frames of {cfg.name}") if len(entries) > 20 else entries:
             try:
-                total = probe_num_frames(entry.path)
+                total = counted_frames(entry.path)
             except VideoReadError as err:
-                self.skipped.append({"source": entry.path, "reason": str(err)})
+                self.skipped.append({"source": entry.path, "reason": str(err).removeprefix(f"{entry.path}: ")})
                 continue
             end = total if entry.end is None else min(entry.end, total)
-            if end - entry.start < 1:
-                self.skipped.append({"source": entry.path, "reason": "no frames"})
+            if end - entry.start < cfg.span:
+                self.skipped.append({"source": entry.path, "reason": f"{max(end - entry.start, 0)} frames, shorter "
+                                                                     f"than one clip ({cfg.span})"})
                 continue
             self.entries.append(entry)
             self.videos.append(VideoRecord(entry.id, entry.split, end - entry.start))
+        if self.skipped:
+            listed = "; ".join(f"{s['source']} ({s['reason']})" for s in self.skipped[:5])
+            more = f"; and {len(self.skipped) - 5} more" if len(self.skipped) > 5 else ""
+            print(f"vidpred: skipped {len(self.skipped)} of {len(entries)} videos of {cfg.name}: {listed}{more}",
+                  file=sys.stderr)
 
     def read(self, video: int, frame_ids) -> np.ndarray:
         return load_entry(self.entries[video], self.cfg, frame_ids)

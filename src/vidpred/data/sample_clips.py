@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Literal
 
 from vidpred.data.base import DataError, FileDataConfig, VideoEntry, file_dataset_spec
-from vidpred.io.video import probe_num_frames
+from vidpred.data.base import counted_frames
 from vidpred.registry import register_dataset
 
 CLIPS = ("bigbuckbunny.mp4", "bikes.mp4", "carphone_distorted.mp4", "carphone_pristine.mp4")
@@ -47,7 +47,7 @@ def scan(cfg: SampleClipsConfig) -> list[VideoEntry]:
         raise DataError(f"none of {', '.join(CLIPS)} is in {folder}")
     entries = []
     for path in paths:
-        total = probe_num_frames(path)
+        total = counted_frames(path)
         cut = round(total * (1.0 - cfg.test_fraction))
         entries += [VideoEntry(f"{path.stem}:0-{cut}", str(path), "train", 0, cut),
                     VideoEntry(f"{path.stem}:{cut}-{total}", str(path), "test", cut, total)]

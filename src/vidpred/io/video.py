@@ -35,20 +35,30 @@ def list_frame_files(folder: str | Path) -> list[Path]:
 
 
 def probe_num_frames(path: str | Path) -> int:
-    """Number of frames of a video file or frame folder; decodes the file when its header does not say."""
+    """Number of frames of a video file or frame folder, counted by decoding every frame: a container's header
+    may claim more than it holds (OpenCV's ``tree.avi`` states 444 frames and decodes 68), and a truncated file
+    stops early. Cheap callers cache the count (``data/base.py`` ``counted_frames``)."""
     path = Path(path)
     if path.is_dir():
         return len(list_frame_files(path))
+    if path.suffix.lower() == ".gif":
+        return len(_read_gif(path))
+    frames = 0
     try:
         with av.open(str(path)) as container:
             if not container.streams.video:
                 raise VideoReadError(f"{path}: no video stream")
             stream = container.streams.video[0]
-            if stream.frames > 0:
-                return int(stream.frames)
-            return sum(1 for _ in container.decode(stream))
-    except (av.FFmpegError, OSError, UnicodeDecodeError) as err:
-        raise VideoReadError(f"{path}: cannot read video ({err})") from err
+            stream.thread_type = "AUTO"
+            for _ in container.decode(stream):
+                frames += 1
+    except (av.FFmpegError, OSError, UnicodeDecodeError, ValueError) as err:
+        if not frames:
+            raise VideoReadError(f"{path}: cannot read video ({err})") from err
+        # a damaged tail: the frames before it decode and are what the file holds
+    if not frames:
+        raise VideoReadError(f"{path}: no frame decodes")
+    return frames
 
 
 def video_info(path: str | Path) -> tuple[float | None, int, int]:
