@@ -35,6 +35,20 @@ def machine() -> str:
             f"{torch.get_num_threads()} torch thread(s)")
 
 
+def save_result(path: str | Path, script: str, **fields) -> None:
+    """Write a benchmark's JSON: date, machine, the command that made it (``script`` and this process's
+    arguments), then ``fields``; prints where it went."""
+    import json
+    import sys
+    from datetime import datetime, timezone
+
+    out = {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "machine": machine(),
+           "command": f"benchmarks/{script} " + " ".join(sys.argv[1:]), **fields}
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).write_text(json.dumps(out, indent=2))
+    print(f"wrote {path}")
+
+
 def clips_per_second(dataset, repeats: int) -> float:
     for i in range(len(dataset)):  # warm-up: page cache, codec start-up
         dataset[i]

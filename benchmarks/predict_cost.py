@@ -10,16 +10,14 @@ it ends, by a small process that runs nothing else. OpenCV's samples come with D
 from __future__ import annotations
 
 import argparse
-import json
 import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from data_loading import machine  # noqa: E402
+from data_loading import save_result  # noqa: E402
 
 VIDPRED = str(Path(sys.executable).with_name("vidpred"))
 
@@ -61,11 +59,7 @@ def main() -> None:
                          "--out", str(Path(tmp) / "grid.gif")])]
     for row in rows:
         print(f"{row['command']}: {row['seconds']} s, max RSS {row['max_rss_mib']} MiB")
-    out = {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "machine": machine(),
-           "command": "benchmarks/predict_cost.py " + " ".join(sys.argv[1:]), "results": rows}
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(out, indent=2))
-    print(f"wrote {args.out}")
+    save_result(args.out, "predict_cost.py", results=rows)
 
 
 if __name__ == "__main__":

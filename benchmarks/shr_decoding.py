@@ -13,15 +13,13 @@ data, the first N), each scored with MSE and SSIM (uniform 7x7) per predicted fr
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-from datetime import datetime, timezone
 from pathlib import Path
 
 import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
-from data_loading import machine  # noqa: E402
+from data_loading import save_result  # noqa: E402
 
 
 def score(pred: torch.Tensor, truth: torch.Tensor) -> dict:
@@ -95,11 +93,7 @@ def main() -> None:
     rows.update({name: score(torch.cat(frames), truth) for name, frames in parts.items()})
     for name, r in rows.items():
         print(f"{name:32s} MSE {r['mse']:6.1f}  SSIM {r['ssim_uniform7']:.3f}  MSE per frame {r['mse_per_frame']}")
-    out = {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "machine": machine(),
-           "command": "benchmarks/shr_decoding.py " + " ".join(sys.argv[1:]), "sequences": count, "results": rows}
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(out, indent=2))
-    print(f"wrote {args.out}")
+    save_result(args.out, "shr_decoding.py", sequences=count, results=rows)
 
 
 if __name__ == "__main__":

@@ -10,9 +10,7 @@ RUN_DIR: a finished `vidpred train configs/mmnist/s_hr_vqvae.yaml` run (its code
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +18,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).parent))
-from data_loading import machine  # noqa: E402
+from data_loading import save_result  # noqa: E402
 
 
 @torch.no_grad()
@@ -74,11 +72,7 @@ def main() -> None:
         print(f"{run}: mean {r['mean_nll']:.4f} nats/code; " + "; ".join(
             f"{level} NLL {e['nll']:.4f} acc {e['accuracy']:.3f} (copy-last {e['copy_last_accuracy']:.3f})"
             for level, e in r["layers"].items()) + f"; layer1 all-background acc {r['layer1_background_accuracy']:.3f}")
-    out = {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "machine": machine(),
-           "command": "benchmarks/shr_prior_nll.py " + " ".join(sys.argv[1:]), "results": results}
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(out, indent=2))
-    print(f"wrote {args.out}")
+    save_result(args.out, "shr_prior_nll.py", results=results)
 
 
 if __name__ == "__main__":
