@@ -74,6 +74,12 @@ def test_every_verb_refuses_an_unwritable_output_before_any_work(unwritable, tmp
     assert not store.exists()
 
 
+def test_a_missing_model_folder_is_named_as_a_folder(tmp_path):
+    message = one_sentence(run("evaluate", "--model", str(tmp_path / "nope"), "--protocol", "mmnist-10-10",
+                               "--out", str(tmp_path / "e")))
+    assert message == f"vidpred: error: {tmp_path / 'nope'}: no such model folder (a run folder or pretrained/NAME)"
+
+
 def test_output_suffixes_and_folders_are_checked_first(tmp_path):
     message = one_sentence(run("predict", "copy_last", "--input", "data:moving_mnist:0", "--out",
                                str(tmp_path / "x.jpg"), "num_test=2"))

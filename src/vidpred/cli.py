@@ -177,6 +177,8 @@ def _predictor(name_or_folder: str, device: str, **fields):
 
     if Path(name_or_folder).is_dir():
         return resolve_model(name_or_folder, device)
+    if "/" in name_or_folder or name_or_folder.startswith("."):  # meant as a folder, not a registered name
+        raise ConfigError(f"{name_or_folder}: no such model folder (a run folder or pretrained/NAME)")
     spec = model_spec(name_or_folder)
     if spec.build.pipeline_for(spec.config_cls(name=name_or_folder)):
         raise ConfigError(f"{name_or_folder} trains in stages and cannot predict untrained; give the folder of a "
