@@ -145,7 +145,7 @@ def cmd_data_prepare(args) -> None:
         if videos:
             console.print(f"  {split}: {count(len(videos), 'video')}, {count(sum(v.length for v in videos), 'frame')}")
     if index["skipped"]:
-        console.print(f"  [yellow]skipped {len(index['skipped'])} input(s):[/yellow]")
+        console.print(f"  [yellow]skipped {count(len(index['skipped']), 'input')}:[/yellow]")
         for item in index["skipped"]:
             console.print(f"    {item['source']}: {item['reason']}")
     else:

@@ -21,6 +21,7 @@ from vidpred.progress import track
 
 from vidpred.data.cache import FrameStore, StoreWriter, VideoRecord
 from vidpred.data.errors import DataError
+from vidpred.io.outputs import count
 from vidpred.io.video import VideoReadError, probe_num_frames, read_video
 
 SPLITS = ("train", "test")
@@ -224,8 +225,8 @@ class DecodedSource:
                 continue
             end = total if entry.end is None else min(entry.end, total)
             if end - entry.start < cfg.span:
-                self.skipped.append({"source": entry.path, "reason": f"{max(end - entry.start, 0)} frames, shorter "
-                                                                     f"than one clip ({cfg.span})"})
+                self.skipped.append({"source": entry.path, "reason": f"{count(max(end - entry.start, 0), 'frame')}, "
+                                                                     f"shorter than one clip ({cfg.span})"})
                 continue
             self.entries.append(entry)
             self.videos.append(VideoRecord(entry.id, entry.split, end - entry.start))
@@ -274,10 +275,10 @@ def prepare_files(cfg: FileDataConfig, out: Path, scan: Scan) -> dict:
         try:
             frames = load_entry(entry, cfg)
         except VideoReadError as err:
-            writer.skip(entry.path, str(err))
+            writer.skip(entry.path, str(err).removeprefix(f"{entry.path}: "))  # the path is listed once
             continue
         if len(frames) < cfg.span:
-            writer.skip(entry.path, f"{len(frames)} frames, shorter than one clip ({cfg.span})")
+            writer.skip(entry.path, f"{count(len(frames), 'frame')}, shorter than one clip ({cfg.span})")
             continue
         writer.add(entry.id, entry.split, frames)
     if not writer.videos:
