@@ -26,6 +26,7 @@ from pathlib import Path
 from vidpred.config import ConfigError, apply_overrides
 from vidpred.io.outputs import count, output_file, output_folder, removed_on_failure
 
+
 class Parser(argparse.ArgumentParser):
     """argparse with the toolkit's error style: one line naming the command, exit status 2."""
 
@@ -346,14 +347,14 @@ def cmd_encode(args) -> None:
     output_folder(args.out)
     tokenizer = _tokenizer(args.run, check_device(args.device))
     cfg = _data_config(args.data, args.root, args.overrides, args.cache)
-    for split in args.splits.split(","):
-        dataset = build_dataset(cfg, split)
-        clips = args.train_clips if split == "train" else None
-        with removed_on_failure(args.out):
+    with removed_on_failure(args.out):  # every split's codes, or none
+        for split in args.splits.split(","):
+            dataset = build_dataset(cfg, split)
+            clips = args.train_clips if split == "train" else None
             info = encode_dataset(tokenizer, dataset, args.out, split, count=clips, device=args.device,
                                   context_frames=args.context_frames)
-        print(f"{split}: {info['clips']} clips -> " + ", ".join(
-            f"{args.out}/{split}_{level}.npy {shape}" for level, shape in info["shapes"].items()))
+            print(f"{split}: {info['clips']} clips -> " + ", ".join(
+                f"{args.out}/{split}_{level}.npy {shape}" for level, shape in info["shapes"].items()))
 
 
 def cmd_demo(args) -> None:

@@ -169,47 +169,57 @@ def load_entry(entry: VideoEntry, cfg: FileDataConfig, frame_ids=None) -> np.nda
 FRAME_COUNTS = "frame_counts.json"  # in the cache folder: {path: [size, mtime_ns, frames or the error]}
 
 
-def counted_frames(path: str | Path) -> int:
+class FrameCounts:
     """``probe_num_frames`` (frames counted by decoding), remembered per file with its size and modification time in
-    ``$VIDPRED_CACHE/frame_counts.json``, so each file is decoded for counting once; an unreadable file's error
-    is remembered too and raised again (as ``VideoReadError``) until the file changes."""
-    import json
+    ``$VIDPRED_CACHE/frame_counts.json``, so each file is decoded for counting once; an unreadable file's error is
+    remembered too and raised again (as ``VideoReadError``) until the file changes. Read once, written once by
+    ``save`` after a whole folder was counted."""
 
-    from vidpred.config import atomic_write_text
-    from vidpred.data.cache import default_cache_root
+    def __init__(self):
+        import json
 
-    path = Path(path).absolute()
-    stat = path.stat() if path.exists() else None
-    if stat is None or path.is_dir():
-        return probe_num_frames(path)  # a frame folder is counted by listing it
-    store = default_cache_root() / FRAME_COUNTS
-    try:
-        counts = json.loads(store.read_text()) if store.is_file() else {}
-    except (OSError, ValueError):
-        counts = {}  # a damaged record is rebuilt
-    key, stamp = str(path), [stat.st_size, stat.st_mtime_ns]
-    if key in counts and counts[key][:2] == stamp:
-        found = counts[key][2]
+        from vidpred.data.cache import default_cache_root
+
+        self.store = default_cache_root() / FRAME_COUNTS
+        try:
+            self.counts = json.loads(self.store.read_text()) if self.store.is_file() else {}
+        except (OSError, ValueError):
+            self.counts = {}  # a damaged record is rebuilt
+        self.changed = False
+
+    def __call__(self, path: str | Path) -> int:
+        path = Path(path).absolute()
+        if not path.is_file():
+            return probe_num_frames(path)  # a frame folder is counted by listing it; a missing file says so
+        stat = path.stat()
+        key, stamp = str(path), [stat.st_size, stat.st_mtime_ns]
+        if key not in self.counts or self.counts[key][:2] != stamp:
+            try:
+                found = probe_num_frames(path)
+            except VideoReadError as err:
+                found = str(err)
+            self.counts[key], self.changed = [*stamp, found], True
+        found = self.counts[key][2]
         if isinstance(found, str):
             raise VideoReadError(found)
         return found
-    try:
-        found = probe_num_frames(path)
-    except VideoReadError as err:
-        found = str(err)
-    counts[key] = [*stamp, found]
-    try:
-        atomic_write_text(store, json.dumps(counts))
-    except OSError:
-        pass  # an unwritable cache costs a recount next time, nothing else
-    if isinstance(found, str):
-        raise VideoReadError(found)
-    return found
+
+    def save(self) -> None:
+        import json
+
+        from vidpred.config import atomic_write_text
+
+        if self.changed:
+            try:
+                atomic_write_text(self.store, json.dumps(self.counts))
+            except OSError:
+                pass  # an unwritable cache costs a recount next time, nothing else
+            self.changed = False
 
 
 class DecodedSource:
     """Videos decoded from their files at every read (no cache). Frames are counted by decoding (once per file,
-    ``counted_frames``); unreadable files and videos shorter than one clip are skipped, listed in ``skipped`` and
+    ``FrameCounts``); unreadable files and videos shorter than one clip are skipped, listed in ``skipped`` and
     on stderr, and the rest is used."""
 
     def __init__(self, entries: list[VideoEntry], cfg: FileDataConfig):
@@ -217,9 +227,10 @@ class DecodedSource:
         self.entries: list[VideoEntry] = []
         self.videos: list[VideoRecord] = []
         self.skipped: list[dict] = []
+        counts = FrameCounts()
         for entry in track(entries, f"counting the frames of {cfg.name}") if len(entries) > 20 else entries:
             try:
-                total = counted_frames(entry.path)
+                total = counts(entry.path)
             except VideoReadError as err:
                 self.skipped.append({"source": entry.path, "reason": str(err).removeprefix(f"{entry.path}: ")})
                 continue
@@ -230,6 +241,7 @@ class DecodedSource:
                 continue
             self.entries.append(entry)
             self.videos.append(VideoRecord(entry.id, entry.split, end - entry.start))
+        counts.save()
         if self.skipped:
             listed = "; ".join(f"{s['source']} ({s['reason']})" for s in self.skipped[:5])
             more = f"; and {len(self.skipped) - 5} more" if len(self.skipped) > 5 else ""

@@ -11,8 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from vidpred.data.base import DataError, FileDataConfig, VideoEntry, file_dataset_spec
-from vidpred.data.base import counted_frames
+from vidpred.data.base import DataError, FileDataConfig, FrameCounts, VideoEntry, file_dataset_spec
 from vidpred.registry import register_dataset
 
 CLIPS = ("bigbuckbunny.mp4", "bikes.mp4", "carphone_distorted.mp4", "carphone_pristine.mp4")
@@ -45,12 +44,13 @@ def scan(cfg: SampleClipsConfig) -> list[VideoEntry]:
     paths = [folder / name for name in CLIPS if (folder / name).is_file()]
     if not paths:
         raise DataError(f"none of {', '.join(CLIPS)} is in {folder}")
-    entries = []
+    entries, counts = [], FrameCounts()
     for path in paths:
-        total = counted_frames(path)
+        total = counts(path)
         cut = round(total * (1.0 - cfg.test_fraction))
         entries += [VideoEntry(f"{path.stem}:0-{cut}", str(path), "train", 0, cut),
                     VideoEntry(f"{path.stem}:{cut}-{total}", str(path), "test", cut, total)]
+    counts.save()
     return entries
 
 

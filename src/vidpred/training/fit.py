@@ -46,15 +46,16 @@ class _NoAdvertising(logging.Filter):
 logging.getLogger("lightning.pytorch.utilities.rank_zero").addFilter(_NoAdvertising())
 
 
-def check_checkpoint(path: Path) -> dict:
+def check_checkpoint(path: Path) -> None:
     """Load ``path`` the way resuming will (``weights_only``: tensors and plain Python, never code) and say in one
-    sentence what is wrong if that fails; there is no fallback to an unsafe loader. Returns the checkpoint."""
+    sentence what is wrong if that fails, before the Trainer starts; there is no fallback to an unsafe loader."""
     import pickle
 
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # torch's note on the pickle protocol; the error below says it all
-            return torch.load(path, map_location="cpu", weights_only=True)
+            torch.load(path, map_location="cpu", weights_only=True)
+            return
     except pickle.UnpicklingError:
         why = "it holds objects other than tensors and plain values, which could run code, so it is refused"
     except Exception as err:
