@@ -261,12 +261,12 @@ def test_predict_decodes_only_the_frames_it_needs_scaled_down(tmp_path, capsys):
     from vidpred.io.video import video_info
 
     video = str(clip_folder() / "bikes.mp4")
-    frames, label, size = read_input(video, count=6, short_side=64)
+    frames, label, size = read_input(video, length=6, short_side=64)
     assert frames.shape == (6, 3, 64, 151) and label == video and size == (640, 272)
-    later, label, _ = read_input(video, start="1s", count=3, short_side=64)
+    later, label, _ = read_input(video, start="1s", length=3, short_side=64)
     first = round(video_info(video)[0])
     assert label == f"{video} from frame {first}"
-    assert (later == read_input(video, start=str(first), count=3, short_side=64)[0]).all()
+    assert (later == read_input(video, start=str(first), length=3, short_side=64)[0]).all()
     assert not (later == frames[:3]).all()
     assert main(["predict", "copy_last", "--input", video, "--start", "1s", "--context", "3", "--horizon", "2",
                  "--out", str(tmp_path / "p.gif")]) == 0

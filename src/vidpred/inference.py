@@ -35,9 +35,9 @@ def parse_start(text: str | int | None) -> tuple[float, str]:
 
 
 def read_input(spec: str, data_fields: dict | None = None, start: str | int | None = None,
-               count: int | None = None, short_side: int | None = None) -> tuple[np.ndarray, str, tuple[int, int]]:
+               length: int | None = None, short_side: int | None = None) -> tuple[np.ndarray, str, tuple[int, int]]:
     """uint8 ``(T, C, H, W)`` frames from a video file, a frame folder, or ``data:NAME[:INDEX]`` (a test clip of
-    the data set configured with ``data_fields``): ``count`` frames (None: all) from ``start`` (a frame index or
+    the data set configured with ``data_fields``): ``length`` frames (None: all) from ``start`` (a frame index or
     ``"4.5s"``), a label, and the source's frame size (width, height). Files are decoded only up to the last
     frame wanted, and with ``short_side`` scaled down by the decoder while decoding: a long high-resolution video
     costs what its few needed small frames cost."""
@@ -53,7 +53,7 @@ def read_input(spec: str, data_fields: dict | None = None, start: str | int | No
         if not 0 <= i < len(dataset):
             raise ConfigError(f"{spec}: the test split of {name} has {len(dataset)} clips (0..{len(dataset) - 1})")
         frames = dataset.frames(i)[int(first):]
-        frames = frames if count is None else frames[:count]
+        frames = frames if length is None else frames[:length]
         if not len(frames):
             raise ConfigError(f"--start {start}: {name} test clip {i} has {len(dataset.frames(i))} frames")
         return frames, f"{name} test clip {i}", (frames.shape[3], frames.shape[2])
@@ -66,7 +66,7 @@ def read_input(spec: str, data_fields: dict | None = None, start: str | int | No
             raise ConfigError(f"--start {start}: {spec} states no frame rate; give a frame index")
         first = round(first * fps)
     first = int(first)
-    frames = read_video(spec, start=first, end=None if count is None else first + count, short_side=short_side)
+    frames = read_video(spec, start=first, end=None if length is None else first + length, short_side=short_side)
     size = (width, height) if scaled else (frames.shape[3], frames.shape[2])
     return frames, spec if not first else f"{spec} from frame {first}", size
 
@@ -123,7 +123,7 @@ def predict_to_file(model: Predictor, source: str, out: str | Path, context: int
     if k < 1 or h < 1:
         raise ConfigError(f"context ({k}) and horizon ({h}) must each be at least 1 frame")
     # the context and the frames to compare with, no more, decoded at the model's size
-    raw, label, size = read_input(source, data_fields, start, count=k + h, short_side=model.config.image_size)
+    raw, label, size = read_input(source, data_fields, start, length=k + h, short_side=model.config.image_size)
     clip, notes = fit_frames(raw, model, size)
     if len(clip) < k:
         raise ConfigError(f"{label} has {len(clip)} frames; --context {k} needs at least {k}")

@@ -55,8 +55,6 @@ def train(cfg: ExperimentConfig, fresh: bool = False) -> Path:
     return folder
 
 
-
-
 def _flat(tree, prefix: str = "") -> dict:
     """A nested config as {"a.b.c": value}."""
     if not isinstance(tree, dict):
@@ -99,11 +97,11 @@ def _reopen_for_a_larger_budget(folder: Path, before: dict, cfg: ExperimentConfi
             if not _raised(was, would):
                 raise ConfigError(f"{folder}: stage {name!r} would have {key} {would} instead of {was}; a run's "
                                   "budget can only grow (choose another name=, or pass --fresh)")
-    for name in grown:
         later = [s for s in stages[stages.index(name) + 1:] if (folder / "stages" / f"{s}.done").is_file()]
         if later:
             raise ConfigError(f"{folder}: stage {name!r} would train longer, but the finished stages "
                               f"{', '.join(later)} were built on it; choose another name=, or pass --fresh")
+    for name in grown:  # every check passed: only now is the folder changed
         (folder / "stages" / f"{name}.done").unlink(missing_ok=True)
         print(f"vidpred: stage {name!r} of {cfg.name} continues with a larger budget "
               f"({', '.join(f'{k} {old.get(k)} -> {new.get(k)}' for k in differ)})", file=sys.stderr)
