@@ -86,3 +86,19 @@ def test_animated_grid_has_one_frame_per_time_step():
     assert not np.array_equal(frames[0], frames[1])  # the "now" cell and the marker move
     with pytest.raises(ValueError, match="one size"):
         make_grid([GridRow(torch.rand(2, 1, 8, 8), "a"), GridRow(torch.rand(2, 1, 9, 9), "b")])
+
+
+def _legend_colors(rows):
+    """The border colours that appear in the legend strip below the rows."""
+    with_legend, without = make_grid(rows), make_grid(rows, legend=False)
+    legend = with_legend[without.shape[0]:]
+    return {color for color in (CONTEXT_COLOR, PREDICTION_COLOR, GROUND_TRUTH_COLOR)
+            if (legend == np.array(color, dtype=np.uint8)).all(-1).any()}
+
+
+def test_legend_names_only_the_kinds_of_frame_shown():
+    frames = torch.rand(4, 1, 8, 8)
+    assert _legend_colors([GridRow(frames, "clip 0")]) == {GROUND_TRUTH_COLOR}  # `data show` without --context
+    assert _legend_colors([GridRow(frames, "clip 0", 2)]) == {CONTEXT_COLOR, GROUND_TRUTH_COLOR}
+    assert _legend_colors([GridRow(frames, "truth", 2), GridRow(frames, "sample", 2, predicted=True)]) == {
+        CONTEXT_COLOR, PREDICTION_COLOR, GROUND_TRUTH_COLOR}

@@ -22,6 +22,7 @@ GROUND_TRUTH_COLOR = (38, 139, 210)
 BACKGROUND = (255, 255, 255)
 TEXT_COLOR = (20, 20, 20)
 MARKER_COLOR = (240, 180, 0)
+LEGEND = (("context", CONTEXT_COLOR), ("prediction", PREDICTION_COLOR), ("ground truth", GROUND_TRUTH_COLOR))
 
 
 @dataclass
@@ -72,7 +73,12 @@ class _Layout:
         self.marker_h = 3 if now_cell else 0
         self.row_h = self.cell_h + gap + self.marker_h
         self.legend_h = self.font_size + 2 * gap + 4 if legend else 0
-        self.width = self.strip_x + self.num_cols * (self.cell_w + gap) + gap
+        # the legend names only the kinds of frame the grid holds, and the grid is wide enough to show it whole
+        shown = {row.color(t) for row, frames in zip(rows, self.frames) for t in range(len(frames))}
+        self.legend = [(name, color) for name, color in LEGEND if color in shown] if legend else []
+        legend_w = gap + 2 + sum(self.font_size + 4 + int(self.font.getlength(name)) + 3 * gap + 6
+                                 for name, _ in self.legend)
+        self.width = max(self.strip_x + self.num_cols * (self.cell_w + gap) + gap, legend_w)
         self.height = gap + len(rows) * self.row_h + self.legend_h
 
     def cell(self, canvas: np.ndarray, x: int, y: int, image: np.ndarray, color) -> None:
@@ -96,8 +102,7 @@ def _draw_text(canvas: np.ndarray, layout: _Layout, legend: bool) -> np.ndarray:
         draw.text((layout.gap + 2, y), row.label, fill=TEXT_COLOR, font=layout.font, anchor="lm")
     if legend:
         x, y = layout.gap + 2, layout.height - layout.legend_h + layout.gap + 2
-        for name, color in (("context", CONTEXT_COLOR), ("prediction", PREDICTION_COLOR),
-                            ("ground truth", GROUND_TRUTH_COLOR)):
+        for name, color in layout.legend:
             draw.rectangle((x, y, x + layout.font_size, y + layout.font_size), fill=color)
             x += layout.font_size + 4
             draw.text((x, y), name, fill=TEXT_COLOR, font=layout.font)
