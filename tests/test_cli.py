@@ -85,7 +85,9 @@ def test_evaluate_and_report(tmp_path, capsys):
     assert metrics["data_config"]["num_test"] == 3 and metrics["protocol"]["name"] == "smmnist-5-10"
     assert main(["report", str(tmp_path / "copy_last"), str(tmp_path / "linear_extrapolation"),
                  "--out", str(tmp_path / "cmp")]) == 0
-    assert (tmp_path / "cmp" / "report.html").is_file()
+    compared = (tmp_path / "cmp" / "report.html").read_text()
+    assert compared.count("not computed: alexnet-owt-7be5be79.pth missing") == 2  # one per model
+    assert (tmp_path / "cmp" / "samples.png").is_file()
     assert main(["evaluate", "--model", "copy_last", "--protocol", "nope", "--out", str(tmp_path / "x")]) == 2
     assert "unknown protocol 'nope'" in capsys.readouterr().err
     assert main(["evaluate", "--model", "copy_last", "--protocol", "kth-10-20", "--out", str(tmp_path / "x")]) == 2

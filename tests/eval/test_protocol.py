@@ -131,7 +131,7 @@ def test_fvd_and_fvd_star_with_random_i3d(tmp_path, monkeypatch):
 
 
 def test_report_builds_and_references_existing_files(tmp_path):
-    protocol = small("smmnist-5-10", num_samples=3, metrics=("ssim", "psnr", "mse"))
+    protocol = small("smmnist-5-10", num_samples=3, metrics=("ssim", "psnr", "mse"), fvd=True)
     for name, model in (("a", NoisyCopy(NoisyConfig())), ("b", build_model("copy_last", num_context=5))):
         write_results(evaluate(model, protocol, EvalSettings(data_overrides=SMALL, max_sequences=3), name), tmp_path / name)
     folder = tmp_path / "a"
@@ -141,7 +141,12 @@ def test_report_builds_and_references_existing_files(tmp_path):
     page = (folder / "report.html").read_text()
     listed = re.search(r"Files: (.*?)\.</p>", page).group(1).split(", ")
     assert listed and all((folder / f).is_file() for f in listed)
-    assert page.count("src='data:image/") >= 5  # self-contained: images embedded
+    sources = re.findall(r"src='([^']+)'", page)
+    # small images (the curves) are embedded; the grids of random noise are large, so they are shown from their
+    # files, and the page stays small
+    assert page.count("src='data:image/png") >= 3 and len(sources) >= 5
+    assert all(src.startswith("data:image/") or (folder / src).is_file() for src in sources)
+    assert len(page) < 400_000 and (folder / "samples_best.gif").stat().st_size > 1_000_000
     assert "best of 3" in page and "mean of 3" in page
     # a deterministic model's one prediction is not called a best or random sample
     assert (tmp_path / "b" / "samples.png").is_file() and not (tmp_path / "b" / "samples_random.png").exists()
@@ -150,6 +155,23 @@ def test_report_builds_and_references_existing_files(tmp_path):
     assert rows[0] == "metric,aggregate,frame,mean,ci95" and rows[1].startswith("ssim,best,6,")
     html_path = compare([tmp_path / "a", tmp_path / "b"], tmp_path / "cmp")
     assert html_path.is_file() and (tmp_path / "cmp" / "compare_ssim.png").is_file()
+    compared = html_path.read_text()
+    # each model links to its own report; FVD without I3D weights says which file is missing
+    assert "<a href='../a/report.html'>a</a>" in compared and "<a href='../b/report.html'>b</a>" in compared
+    assert compared.count("not computed: i3d_pretrained_400.pt missing") == 2 and "n/a" not in compared
+    # the same clips side by side: per clip the truth and each model's prediction, with the frames each holds
+    from vidpred.eval.report import load_examples
+    from vidpred.io.grid import GridRow, make_grid
+    from vidpred.io.video import read_video
+
+    a, b = load_examples(tmp_path / "a"), load_examples(tmp_path / "b")
+    assert list(a["ids"]) == list(b["ids"]) and len(a["ids"]) == 3 and np.array_equal(a["target"], b["target"])
+    expected = make_grid([row for i in range(3) for row in (
+        GridRow(np.concatenate([a["context"][i], a["target"][i]]), f"{a['ids'][i]} truth", 5),
+        GridRow(np.concatenate([a["context"][i], a["best"][i]]), "a (best of 3)", 5, predicted=True),
+        GridRow(np.concatenate([b["context"][i], b["best"][i]]), "b", 5, predicted=True))])
+    side_by_side = read_video(tmp_path / "cmp" / "samples.png")[0].transpose(1, 2, 0)
+    assert np.array_equal(side_by_side, expected)
     write_results(evaluate(build_model("copy_last"), small("mmnist-10-10", metrics=("mse",)),
                            EvalSettings(data_overrides=SMALL, max_sequences=2), "c"), tmp_path / "c")
     with pytest.raises(ConfigError, match="different protocols"):

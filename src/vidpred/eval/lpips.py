@@ -95,7 +95,8 @@ def torchmetrics_heads_file() -> Path:
     spec = importlib.util.find_spec("torchmetrics")
     path = Path(next(iter(spec.submodule_search_locations))) / "functional" / "image" / "lpips_models" / "alex.pth"
     if not path.is_file():
-        raise WeightsUnavailable(f"LPIPS heads file {path} is missing from the torchmetrics install")
+        raise WeightsUnavailable(f"LPIPS heads file {path} is missing from the torchmetrics install",
+                                 f"{path.name} missing from torchmetrics")
     return path
 
 

@@ -31,6 +31,7 @@ from scipy import stats as scipy_stats
 
 from vidpred.config import ConfigError
 from vidpred.eval.metrics import PIXEL_METRICS, Metric
+from vidpred.io.outputs import count as plural
 from vidpred.progress import Progress
 
 DIVERSITY_SAMPLES = 10
@@ -147,6 +148,7 @@ class _MetricSet:
     def __init__(self, protocol: Protocol, settings: EvalSettings):
         self.metrics: list[Metric] = []
         self.unavailable: dict[str, str] = {}
+        self.unavailable_short: dict[str, str] = {}  # the same in a few words, for tables
         self.lpips_model = None
         for name in protocol.metrics:
             if name == "lpips":
@@ -156,7 +158,7 @@ class _MetricSet:
                 try:
                     self.lpips_model = load_lpips(settings.lpips_weights).to(settings.device)
                 except WeightsUnavailable as err:
-                    self.unavailable["lpips"] = str(err)
+                    self.unavailable["lpips"], self.unavailable_short["lpips"] = str(err), err.short
                     continue
                 self.metrics.append(Metric("lpips", self._lpips, False, "LPIPS AlexNet-lin v0.1"))
             else:
@@ -223,7 +225,8 @@ def evaluate(model, protocol: Protocol, settings: EvalSettings, model_label: str
     fvd_state = _FVDCollector(protocol, settings, data_cfg, count, model) if protocol.fvd else None
     started = time.perf_counter()
     model = model.to(settings.device).eval()
-    with Progress(f"{protocol.name}: {count} sequences x {num_samples} samples", count) as progress:
+    with Progress(f"{protocol.name}: {plural(count, 'sequence')} x {plural(num_samples, 'sample')}",
+                  count) as progress:
         for begin in range(0, count, settings.batch_size):
             clips = torch.stack([dataset[i] for i in range(begin, min(begin + settings.batch_size, count))])
             clips = clips.to(settings.device)
@@ -260,6 +263,7 @@ def evaluate(model, protocol: Protocol, settings: EvalSettings, model_label: str
                "model_config": dataclasses.asdict(model.config), "stochastic": bool(model.stochastic),
                "data_config": dataclasses.asdict(data_cfg), "n_sequences": count, "n_samples": num_samples,
                "seed": settings.seed, "metrics": {}, "unavailable": dict(metric_set.unavailable),
+               "unavailable_short": dict(metric_set.unavailable_short),
                "diversity": {}, "seconds": None, "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                "versions": _versions()}
     for name, parts in per_metric.items():
@@ -284,10 +288,10 @@ def evaluate(model, protocol: Protocol, settings: EvalSettings, model_label: str
         results["diversity"][name] = {"mean": float(mean), "ci95": float(half),
                                       "pairs_of_first_samples": min(num_samples, DIVERSITY_SAMPLES)}
     if fvd_state is not None:
-        values, results["fvd_settings"], why = fvd_state.result()
+        values, results["fvd_settings"], error = fvd_state.result()
         results.update(values)
-        if why:
-            results["unavailable"]["fvd"] = why
+        if error:
+            results["unavailable"]["fvd"], results["unavailable_short"]["fvd"] = str(error), error.short
     results["seconds"] = round(time.perf_counter() - started, 2)
     return {"results": results, "examples": examples}
 
@@ -316,7 +320,7 @@ class _FVDCollector:
             self.model = load_i3d(settings.i3d_weights).to(settings.device)
             self.error = None
         except WeightsUnavailable as err:
-            self.model, self.error = None, str(err)
+            self.model, self.error = None, err
 
     def add(self, clips: torch.Tensor, context: torch.Tensor, sample: torch.Tensor) -> None:
         if self.model is None:
@@ -335,8 +339,8 @@ class _FVDCollector:
                 recon = self.reconstruct(real).clamp(0, 1)
             self.reconstructed.append(i3d_features(self.model, recon, self.settings.resize))
 
-    def result(self) -> tuple[dict, dict, str | None]:
-        """({"fvd": ..., "fvd_star": ...}, the pinned settings, why FVD is unavailable or None)."""
+    def result(self) -> tuple[dict, dict, Exception | None]:
+        """({"fvd": ..., "fvd_star": ...}, the pinned settings, the WeightsUnavailable that stopped FVD or None)."""
         settings = dataclasses.asdict(self.settings)
         if self.model is None:
             return {"fvd": None}, settings, self.error

@@ -1,8 +1,10 @@
 """Writing an evaluation for people: metrics.json, per_frame.csv, curves, sample grids and report.html;
 and comparing several evaluations of one protocol in one table with overlaid curves.
 
-``report.html`` is self-contained: its images are embedded (base64), so it opens from disk, copied anywhere.
-The PNG and GIF files it shows are also written next to it.
+``report.html`` opens from disk: images up to ``EMBED_LIMIT`` bytes are embedded (base64), larger ones (the
+animated sample grids of many clips) are shown from the file beside it, so a report stays under a few MB; keep
+the folder together. The evaluation's example clips are kept in ``examples.npz`` (uint8 frames, no pickles), so a
+comparison can show every model's predictions for the same clips side by side.
 """
 from __future__ import annotations
 
@@ -12,6 +14,8 @@ import html
 import io
 import json
 import math
+import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -74,13 +78,44 @@ def _plot_curves(series: list[tuple[str, dict]], metric: str, start_frame: int, 
     plt.close(fig)
 
 
+EXAMPLES_FILE = "examples.npz"
+EMBED_LIMIT = 400_000  # bytes; a larger image is shown from its file, not embedded
+GRID_NAMES = ("samples", "samples_best", "samples_random")
+
+
+def _uint8(frames) -> np.ndarray:
+    return (np.asarray(frames, dtype=np.float32) * 255).round().clip(0, 255).astype(np.uint8)
+
+
+def _save_examples(examples: list[dict], path: Path) -> None:
+    """The example clips as arrays: ids, context, target, best and random sample (uint8 ``(N, T, C, H, W)``)."""
+    tmp = path.with_name(f".{path.stem}.tmp{os.getpid()}.npz")
+    np.savez_compressed(tmp, ids=np.array([str(ex["id"]) for ex in examples]),
+                        **{key: np.stack([_uint8(ex[key]) for ex in examples])
+                           for key in ("context", "target", "best", "random")})
+    os.replace(tmp, path)
+
+
+def load_examples(folder: str | Path) -> dict[str, np.ndarray] | None:
+    """``examples.npz`` of an evaluation folder (None for one written before it existed); never unpickles."""
+    path = Path(folder) / EXAMPLES_FILE
+    if not path.is_file():
+        return None
+    with np.load(path, allow_pickle=False) as data:
+        return {key: data[key] for key in data.files}
+
+
 def _example_grids(examples: list[dict], context: int, out: Path, samples: int) -> list[str]:
     """Truth and prediction rows of the example sequences: the best and a random sample when there are several,
     else the one (deterministic) prediction, in ``samples.gif`` / ``.png``."""
     from vidpred.io.grid import GridRow, write_grid
 
+    for name in GRID_NAMES:  # an earlier evaluation into this folder may have written the other kind
+        for suffix in (".gif", ".png"):
+            (out / f"{name}{suffix}").unlink(missing_ok=True)
     if not examples:
         return []
+    _save_examples(examples, out / EXAMPLES_FILE)
     kinds = [("best", "best sample", "samples_best"), ("random", "random sample", "samples_random")] \
         if samples > 1 else [("best", "prediction", "samples")]
     written = []
@@ -110,9 +145,14 @@ def write_per_frame_csv(results: dict, path: Path) -> None:
     atomic_write_text(path, buffer.getvalue())
 
 
-def _embed(path: Path) -> str:
-    mime = "image/gif" if path.suffix == ".gif" else "image/png"
-    return f"data:{mime};base64," + base64.b64encode(path.read_bytes()).decode()
+def _image(path: Path, page: Path) -> str:
+    """An ``<img>`` of ``path`` for the page written at ``page``: embedded up to ``EMBED_LIMIT`` bytes, else
+    referenced by its path relative to the page (a click opens it alone)."""
+    if path.stat().st_size <= EMBED_LIMIT:
+        mime = "image/gif" if path.suffix == ".gif" else "image/png"
+        return f"<img src='data:{mime};base64,{base64.b64encode(path.read_bytes()).decode()}' alt='{path.name}'>"
+    href = html.escape(Path(os.path.relpath(path, page.parent)).as_posix())
+    return f"<a href='{href}'><img src='{href}' alt='{path.name}'></a>"
 
 
 def _summary_rows(results: dict) -> list[list[str]]:
@@ -127,9 +167,32 @@ def _summary_rows(results: dict) -> list[list[str]]:
     return rows
 
 
-def _table(header: list[str], rows: list[list[str]]) -> str:
+def _grid_figure(png: Path, page: Path) -> str:
+    """A sample grid: the still grid (embedded when small) and a link to its animation beside it."""
+    gif = png.with_suffix(".gif")
+    href = html.escape(Path(os.path.relpath(gif, page.parent)).as_posix())
+    return f"<h3>{png.stem}</h3>{_image(png, page)}<p><a href='{href}'>{gif.name}</a>: the same, animated.</p>"
+
+
+@dataclass
+class Link:
+    """A table cell that links to another page."""
+    text: str
+    href: str
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def _cell(value) -> str:
+    if isinstance(value, Link):
+        return f"<a href='{html.escape(value.href)}'>{html.escape(value.text)}</a>"
+    return html.escape(value)
+
+
+def _table(header: list[str], rows: list[list]) -> str:
     head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>" for r in rows)
+    body = "".join("<tr>" + "".join(f"<td>{_cell(c)}</td>" for c in r) + "</tr>" for r in rows)
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
@@ -189,18 +252,20 @@ def write_results(evaluation: dict, out: str | Path) -> Path:
     for metric, why in results["unavailable"].items():
         parts.append(f"<p class='unavailable'>{html.escape(metric)}: {html.escape(why)}</p>")
     parts.append("<h2>Per-frame curves</h2><div class='plots'>")
-    parts += [f"<img src='{_embed(out / p)}' alt='{p}'>" for p in plots]
+    page = out / "report.html"
+    parts += [_image(out / p, page) for p in plots]
     parts.append("</div>")
     if grids:
         parts.append("<h2>Samples</h2><p>Green: context; blue: ground truth; red: prediction. "
                      + ("Best = best sample by the headline SSIM; random = a sample drawn at random.</p>"
                         if results["n_samples"] > 1 else "One prediction per sequence (a deterministic model).</p>"))
-        parts += [f"<h3>{g}</h3><img src='{_embed(out / g)}' alt='{g}'>" for g in grids if g.endswith(".gif")]
-    parts.append("<p>Files: metrics.json, per_frame.csv, " + ", ".join(plots + grids) + ".</p>")
-    page = f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(protocol['name'])}</title>" \
-           f"<style>{STYLE}</style></head><body>{''.join(parts)}</body></html>"
-    atomic_write_text(out / "report.html", page)
-    return out / "report.html"
+        parts += [_grid_figure(out / g, page) for g in grids if g.endswith(".png")]
+    parts.append("<p>Files: metrics.json, per_frame.csv, " + ", ".join(plots + grids + ([EXAMPLES_FILE] if grids else []))
+                 + ".</p>")
+    html_text = f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(protocol['name'])}</title>" \
+                f"<style>{STYLE}</style></head><body>{''.join(parts)}</body></html>"
+    atomic_write_text(page, html_text)
+    return page
 
 
 def load_results(folder: str | Path) -> dict:
@@ -226,9 +291,52 @@ def with_baselines(folders: list[str | Path]) -> list[Path]:
     return folders + extra
 
 
+def _not_computed(result: dict, key: str) -> str:
+    """The table cell of a number an evaluation could not compute, saying which weights file was missing."""
+    short = result.get("unavailable_short", {}).get(key)
+    return f"not computed: {short}" if short else "not computed"
+
+
+def _labels(folders: list[Path], results: list[dict]) -> list[str]:
+    """Each evaluation's name in tables and grids: the model, with the folder where two share a model."""
+    models = [r["model"] for r in results]
+    return [m if models.count(m) == 1 else f"{m} ({f.name})" for f, m in zip(folders, models)]
+
+
+def _side_by_side(folders: list[Path], results: list[dict], labels: list[str], out: Path) -> list[str]:
+    """``samples.gif`` / ``.png``: for each example clip every evaluation holds (the same frames, not just the
+    same id), the ground truth, then each model's best sample. Returns the files written."""
+    from vidpred.io.grid import GridRow, write_grid
+
+    for suffix in (".gif", ".png"):  # an earlier comparison's
+        (out / f"samples{suffix}").unlink(missing_ok=True)
+    examples = [load_examples(f) for f in folders]
+    if any(e is None for e in examples):
+        return []
+    context = results[0]["protocol"]["context"]
+    rows = []
+    for i, clip_id in enumerate(examples[0]["ids"]):
+        truth = np.concatenate([examples[0]["context"][i], examples[0]["target"][i]])
+        found = [np.flatnonzero(e["ids"] == clip_id) for e in examples]
+        if any(len(j) == 0 or not np.array_equal(e["context"][j[0]], examples[0]["context"][i])
+               for e, j in zip(examples, found)):
+            continue
+        rows.append(GridRow(truth, f"{clip_id} truth", context))
+        for label, result, e, j in zip(labels, results, examples, found):
+            shown = label if result["n_samples"] == 1 else f"{label} (best of {result['n_samples']})"
+            rows.append(GridRow(np.concatenate([e["context"][j[0]], e["best"][j[0]]]), shown, context,
+                                predicted=True))
+    if not rows:
+        return []
+    write_grid(out / "samples.gif", rows, fps=4.0)
+    write_grid(out / "samples.png", rows)
+    return ["samples.gif", "samples.png"]
+
+
 def compare(folders: list[str | Path], out: str | Path) -> Path:
-    """One table and overlaid best-of-N curves for several evaluations of the same protocol, with the blank and
-    copy-last baselines evaluated beside the first one (``with_baselines``)."""
+    """One table (each model linked to its own report), overlaid best-of-N curves and every model's predictions
+    of the same clips side by side, for several evaluations of the same protocol, with the blank and copy-last
+    baselines evaluated beside the first one (``with_baselines``)."""
     if not folders:
         raise ConfigError("report needs at least one evaluation folder")
     folders = with_baselines(folders)
@@ -239,28 +347,45 @@ def compare(folders: list[str | Path], out: str | Path) -> Path:
                           "numbers from different protocols are not comparable")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    page = out / "report.html"
     protocol = results[0]["protocol"]
-    metrics = [m for m in results[0]["metrics"] if all(m in r["metrics"] for r in results)]
-    header = ["model", "samples", "sequences"] + [f"{METRIC_LABELS.get(m, m)} (best)" for m in metrics] + ["FVD"]
+    labels = _labels(folders, results)
+    metrics = list(dict.fromkeys(m for r in results for m in [*r["metrics"], *r.get("unavailable", {})]
+                                 if m != "fvd"))
+    with_fvd = any(r["protocol"].get("fvd") for r in results)
+    header = ["model", "samples", "sequences"] + [f"{METRIC_LABELS.get(m, m)} (best)" for m in metrics] \
+        + (["FVD"] if with_fvd else [])
     rows = []
-    for folder, r in zip(folders, results):
-        label = f"{r['model']} ({Path(folder).name})"
-        rows.append([label, str(r["n_samples"]), str(r["n_sequences"])]
-                    + [_fmt(r["metrics"][m]["best"]["mean"], r["metrics"][m]["best"]["ci95"]) for m in metrics]
-                    + [_fmt(r["fvd"]) if r.get("fvd") is not None else "n/a"])
+    for folder, label, r in zip(folders, labels, results):
+        own = folder / "report.html"
+        name = Link(label, Path(os.path.relpath(own, out)).as_posix()) if own.is_file() else label
+        cells = [_fmt(r["metrics"][m]["best"]["mean"], r["metrics"][m]["best"]["ci95"]) if m in r["metrics"]
+                 else _not_computed(r, m) for m in metrics]
+        if with_fvd:
+            cells.append(_fmt(r["fvd"]) if r.get("fvd") is not None else _not_computed(r, "fvd"))
+        rows.append([name, str(r["n_samples"]), str(r["n_sequences"])] + cells)
     plots = []
     for metric in metrics:
-        series = [(f"{r['model']} ({Path(f).name})", r["metrics"][metric]["best"]) for f, r in zip(folders, results)]
-        name = f"compare_{metric}.png"
-        _plot_curves(series, metric, protocol["context"], out / name, protocol["horizon"])
-        plots.append(name)
-    page = (f"<!doctype html><html><head><meta charset='utf-8'><title>compare {html.escape(protocol['name'])}</title>"
-            f"<style>{STYLE}</style></head><body><h1>{html.escape(protocol['name'])}: comparison</h1>"
-            f"<p>{html.escape(protocol['source'])}</p>{_table(header, rows)}"
-            + "<div class='plots'>" + "".join(f"<img src='{_embed(out / p)}' alt='{p}'>" for p in plots)
-            + "</div></body></html>")
-    atomic_write_text(out / "report.html", page)
+        series = [(label, r["metrics"][metric]["best"]) for label, r in zip(labels, results) if metric in r["metrics"]]
+        if series:
+            name = f"compare_{metric}.png"
+            _plot_curves(series, metric, protocol["context"], out / name, protocol["horizon"])
+            plots.append(name)
+    grids = _side_by_side(folders, results, labels, out)
+    reasons = sorted({why for r in results for why in r.get("unavailable", {}).values()})
+    parts = [f"<h1>{html.escape(protocol['name'])}: comparison</h1><p>{html.escape(protocol['source'])}. "
+             "Each model's name links to its own report. A model predicts only when it beats both baselines "
+             "(blank: black frames; copy_last: the last context frame repeated).</p>", _table(header, rows)]
+    parts += [f"<p class='unavailable'>{html.escape(why)}</p>" for why in reasons]
+    parts.append("<div class='plots'>" + "".join(_image(out / p, page) for p in plots) + "</div>")
+    if grids:
+        parts.append("<h2>The same clips, side by side</h2><p>Per clip: the ground truth, then each model's "
+                     "prediction (its best sample by the headline SSIM). Green: context; blue: ground truth; "
+                     f"red: prediction.</p>{_grid_figure(out / 'samples.png', page)}")
+    atomic_write_text(page, f"<!doctype html><html><head><meta charset='utf-8'><title>compare "
+                            f"{html.escape(protocol['name'])}</title><style>{STYLE}</style></head><body>"
+                            + "".join(parts) + "</body></html>")
     atomic_write_text(out / "comparison.json", json.dumps({"protocol": protocol["name"], "header": header,
-                                                           "rows": rows, "folders": [str(f) for f in folders]},
-                                                          indent=2))
-    return out / "report.html"
+                                                           "rows": [[str(c) for c in row] for row in rows],
+                                                           "folders": [str(f) for f in folders]}, indent=2))
+    return page

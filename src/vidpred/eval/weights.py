@@ -13,20 +13,25 @@ import torch
 
 
 class WeightsUnavailable(RuntimeError):
-    """A pretrained network's weights file was not supplied; the message names the file and how to give it."""
+    """A pretrained network's weights file was not supplied or cannot be used; the message names the file and how
+    to give it, ``short`` says it in a few words for a table cell ("alexnet-owt-7be5be79.pth missing")."""
+
+    def __init__(self, message: str, short: str | None = None):
+        super().__init__(message)
+        self.short = short or message
 
 
 def find_weights(explicit: str | Path | None, filename: str, what: str, flag: str) -> Path:
     if explicit:
         path = Path(explicit).expanduser()
         if not path.is_file():
-            raise WeightsUnavailable(f"{what}: {path} does not exist")
+            raise WeightsUnavailable(f"{what}: {path} does not exist", f"{path.name} missing")
         return path
     folder = os.environ.get("VIDPRED_WEIGHTS_DIR")
     if folder and (Path(folder) / filename).is_file():
         return Path(folder) / filename
     raise WeightsUnavailable(f"{what} is unavailable: supply {filename} with {flag} FILE "
-                             f"or put it in $VIDPRED_WEIGHTS_DIR")
+                             f"or put it in $VIDPRED_WEIGHTS_DIR", f"{filename} missing")
 
 
 def load_state_dict_file(path: str | Path) -> dict[str, torch.Tensor]:
@@ -39,11 +44,12 @@ def load_state_dict_file(path: str | Path) -> dict[str, torch.Tensor]:
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # a TorchScript archive, a pickle with code, a corrupt file: all are refused
-        raise WeightsUnavailable(f"{path} is not a plain state dict that loads with weights_only=True ({err})") from err
+        raise WeightsUnavailable(f"{path} is not a plain state dict that loads with weights_only=True ({err})",
+                                 f"{path.name} unusable") from err
     if isinstance(state, dict) and "state_dict" in state and isinstance(state["state_dict"], dict):
         state = state["state_dict"]
     if not isinstance(state, dict):
-        raise WeightsUnavailable(f"{path} holds a {type(state).__name__}, not a state dict")
+        raise WeightsUnavailable(f"{path} holds a {type(state).__name__}, not a state dict", f"{path.name} unusable")
     return state
 
 
@@ -57,5 +63,5 @@ def check_and_load(module: torch.nn.Module, state: dict[str, torch.Tensor], sour
              if k in state and state[k].shape != v.shape]
     if missing or wrong:
         raise WeightsUnavailable(f"{source} does not fit: missing {missing[:4]}{'...' if len(missing) > 4 else ''}, "
-                                 f"wrong shapes {wrong[:4]}")
+                                 f"wrong shapes {wrong[:4]}", f"{Path(source).name} does not fit")
     module.load_state_dict({k: state[k] for k in expected})
