@@ -291,6 +291,25 @@ def test_a_grey_video_into_a_grey_model_needs_no_conversion_note(tmp_path, capsy
     assert "converted" not in out and "grey.gif: 1 context frame, 1 predicted, 1 sample)" in out
 
 
+def test_predict_says_what_the_model_was_trained_on_when_the_input_is_unlike_it(tmp_path, capsys):
+    from vidpred.data.sample_clips import clip_folder
+    from vidpred.models.io import build_model, save_model
+
+    folder = save_model(build_model("copy_last"), tmp_path / "model", config={
+        "data": {"name": "moving_mnist", "channels": 1},
+        "data_stats": {"mean_intensity": 0.05, "clip_mean_range": [0.03, 0.08], "clips_measured": 32}})
+    args = ["predict", str(folder), "--context", "2", "--horizon", "1", "--out", str(tmp_path / "p.png")]
+    assert main(args + ["--input", str(clip_folder() / "bikes.mp4")]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    unlike = [line for line in lines if "trained on" in line]
+    assert len(unlike) == 1 and not any(line.startswith("converted") for line in lines)
+    assert unlike[0].startswith("the model was trained on moving_mnist (grey frames, mean intensity 0.05); "
+                                "this input is colour (converted for the model), mean intensity 0.")
+    assert unlike[0].endswith("expect a prediction that looks nothing like it")
+    assert main(args + ["--input", "data:moving_mnist:1", "num_test=2"]) == 0  # like the training data: no line
+    assert "trained on" not in capsys.readouterr().out
+
+
 def test_predict_shows_progress_and_is_reproducible_for_a_seed(tmp_path, capsys):
     import numpy as np
 

@@ -289,16 +289,18 @@ def cmd_export(args) -> None:
 
 def cmd_predict(args) -> None:
     from vidpred.inference import predict_to_file
+    from vidpred.models.io import training_data
     from vidpred.io.grid import GRID_SUFFIXES
 
     output_file(args.out, GRID_SUFFIXES)
     if args.frames_out:
         output_file(args.frames_out, (".npy",), "--frames-out")
     model = _predictor(args.model, check_device(args.device))
+    trained_on = training_data(args.model) if Path(args.model).is_dir() else None
     with removed_on_failure(args.out, args.frames_out):
         notes = predict_to_file(model, args.input, args.out, args.context, args.horizon, args.samples, args.seed,
                                 args.temperature, args.frames_out, data_fields=_data_fields(args.overrides, None, None),
-                                start=args.start)
+                                start=args.start, trained_on=trained_on)
     for note in notes:
         print(note)
 

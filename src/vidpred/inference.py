@@ -71,13 +71,37 @@ def read_input(spec: str, data_fields: dict | None = None, start: str | int | No
     return frames, spec if not first else f"{spec} from frame {first}", size
 
 
-def fit_frames(frames, model: Predictor, source_size: tuple[int, int] | None = None) -> tuple[torch.Tensor, list[str]]:
+# An input whose mean intensity lies further than this outside the range of the training clips' means (in [0, 1])
+# "looks nothing like" the training data: Moving MNIST clips average 0.03-0.08, natural video 0.3-0.6.
+INTENSITY_MARGIN = 0.1
+
+
+def _unlike_training_data(fitted: torch.Tensor, grey: bool, trained_on: dict) -> str | None:
+    """One line saying what the model was trained on, when ``fitted`` (the input, fitted to the model) differs from
+    it in channels or in mean intensity (see ``INTENSITY_MARGIN``); None when it looks alike."""
+    other_channels = trained_on.get("channels") is not None and grey != (trained_on["channels"] == 1)
+    mean = float(fitted.mean())
+    low, high = trained_on.get("clip_mean_range", (-1.0, 2.0))
+    far = not low - INTENSITY_MARGIN <= mean <= high + INTENSITY_MARGIN
+    if not (other_channels or far):
+        return None
+    kind = {1: "grey", 3: "colour"}.get(trained_on.get("channels"), "")
+    trained = ", ".join(([f"{kind} frames"] if kind else []) + ([f"mean intensity {trained_on['mean_intensity']:.2f}"]
+                                                               if "mean_intensity" in trained_on else []))
+    line = (f"the model was trained on {trained_on['name']}{f' ({trained})' if trained else ''}; this input is "
+            f"{'grey' if grey else 'colour'}{' (converted for the model)' if other_channels else ''}, mean intensity "
+            f"{mean:.2f}")
+    return line + (": expect a prediction that looks nothing like it" if far else "")
+
+
+def fit_frames(frames, model: Predictor, source_size: tuple[int, int] | None = None,
+               trained_on: dict | None = None) -> tuple[torch.Tensor, list[str]]:
     """Frames ``(T, C, H, W)`` (uint8, or float in [0, 1]; numpy or torch) -> float ``(T, C', S, S)`` for the model,
     and notes on what was changed (``source_size``: the (width, height) the frames had before a decoder scaled
-    them)."""
+    them) or, given what the model was trained on (``models.io.training_data``), one line when the input is
+    unlike it."""
     from vidpred.io.video import to_uint8_frames
 
-    notes = []
     array = frames.detach().cpu().numpy() if isinstance(frames, torch.Tensor) else np.asarray(frames)
     if array.dtype != np.uint8 and array.size and np.isfinite(array).all() and (array.min() < 0 or array.max() > 1):
         raise ValueError(f"float frames must lie in [0, 1]; these span [{array.min():.3g}, {array.max():.3g}]")
@@ -85,14 +109,16 @@ def fit_frames(frames, model: Predictor, source_size: tuple[int, int] | None = N
     c, s = model.config.channels, model.config.image_size
     # readers give RGB; a grey video decoded to three equal channels is grey, and needs no note for a grey model
     grey = array.shape[1] == 1 or bool((rgb[:, 0] == rgb[:, 1]).all() and (rgb[:, 1] == rgb[:, 2]).all())
-    if grey != (c == 1):
+    fitted = torch.from_numpy(transform_frames(rgb, s, c, "center")).float().div_(255.0)
+    unlike = _unlike_training_data(fitted, grey, trained_on) if trained_on else None
+    notes = [unlike] if unlike else []  # it says what a conversion note would, and more
+    if grey != (c == 1) and not unlike:
         notes.append(f"converted {'grey' if grey else 'colour'} frames to {'grey' if c == 1 else 'colour'} for the "
                      "model")
     width, height = source_size or (array.shape[3], array.shape[2])
     if (height, width) != (s, s):
         notes.append(f"cropped and resized {width}x{height} frames to {s}x{s}")
-    fitted = transform_frames(rgb, s, c, "center")
-    return torch.from_numpy(fitted).float().div_(255.0), notes
+    return fitted, notes
 
 
 def predict(model: Predictor, frames, horizon: int, num_samples: int = 1, context: int | None = None,
@@ -114,8 +140,9 @@ def predict(model: Predictor, frames, horizon: int, num_samples: int = 1, contex
 
 def predict_to_file(model: Predictor, source: str, out: str | Path, context: int | None, horizon: int | None,
                     samples: int, seed: int | None, temperature: float, frames_out: str | None = None,
-                    data_fields: dict | None = None, start: str | int | None = None) -> list[str]:
-    """The ``vidpred predict`` command's work; returns the notes to print."""
+                    data_fields: dict | None = None, start: str | int | None = None,
+                    trained_on: dict | None = None) -> list[str]:
+    """The ``vidpred predict`` command's work; returns the notes to print (``trained_on``: see ``fit_frames``)."""
     from vidpred.io.grid import GridRow, write_grid
 
     k = model.config.num_context if context is None else context
@@ -124,7 +151,7 @@ def predict_to_file(model: Predictor, source: str, out: str | Path, context: int
         raise ConfigError(f"context ({k}) and horizon ({h}) must each be at least 1 frame")
     # the context and the frames to compare with, no more, decoded at the model's size
     raw, label, size = read_input(source, data_fields, start, length=k + h, short_side=model.config.image_size)
-    clip, notes = fit_frames(raw, model, size)
+    clip, notes = fit_frames(raw, model, size, trained_on)
     if len(clip) < k:
         raise ConfigError(f"{label} has {len(clip)} frames; --context {k} needs at least {k}")
     if k < model.min_context:

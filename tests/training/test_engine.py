@@ -14,7 +14,7 @@ import yaml
 
 from vidpred.config import ConfigError
 from vidpred.models.base import LossOutput, ModelConfig, Predictor
-from vidpred.models.io import load_model
+from vidpred.models.io import load_model, training_data
 from vidpred.registry import MODELS, ModelSpec, register_model
 from vidpred.training.config import load_experiment
 from vidpred.training.errors import NonFiniteLoss
@@ -66,6 +66,11 @@ def test_two_steps_checkpoint_load_predict_matches_memory(tmp_path):
 def test_rerun_skips_finished_stage_and_refuses_another_config(tmp_path, capsys):
     cfg = load_experiment(base=tiny(tmp_path))
     train(cfg)
+    # the run measured its training data's intensity once, and the published model carries it
+    stats = yaml.safe_load((tmp_path / "runs" / "tiny" / "config.yaml").read_text())["data_stats"]
+    low, high = stats["clip_mean_range"]
+    assert 0 < low <= stats["mean_intensity"] <= high < 0.2 and stats["clips_measured"] == 32
+    assert training_data(tmp_path / "runs" / "tiny") == {"name": TINY["data"]["name"], "channels": 1, **stats}
     capsys.readouterr()
     train(cfg)
     assert "stage 'train' of tiny is finished; skipping it" in capsys.readouterr().err

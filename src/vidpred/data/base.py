@@ -140,6 +140,19 @@ class ClipDataset(torch.utils.data.Dataset):
         return torch.from_numpy(self.frames(index)).float().div_(255.0)
 
 
+def intensity_stats(dataset, clips: int = 32) -> dict:
+    """How bright a data set's clips are: the mean pixel value (in [0, 1]) over ``clips`` clips spread evenly over
+    ``dataset``, and the range of the clips' own means. A model's run records it (``data_stats`` in its config),
+    so a prediction on input unlike the training data can say so."""
+    if len(dataset) == 0:
+        raise ValueError("an empty data set has no intensity")
+    picks = np.linspace(0, len(dataset) - 1, min(clips, len(dataset))).round().astype(int)
+    means = np.array([float(dataset[int(i)].mean()) for i in picks])
+    return {"mean_intensity": round(float(means.mean()), 4),
+            "clip_mean_range": [round(float(means.min()), 4), round(float(means.max()), 4)],
+            "clips_measured": len(picks)}
+
+
 @dataclass
 class VideoEntry:
     """A video found by a data set's scan: a file or frame folder, its split and an optional frame range."""

@@ -85,6 +85,17 @@ def load_model(folder: str | Path, device: str = "cpu") -> Predictor:
     return model.to(device).eval()
 
 
+def training_data(folder: str | Path) -> dict | None:
+    """What the model saved in ``folder`` was trained on, from its config.yaml: the data set's name and channels
+    and, where the run measured them, its intensity statistics (``data_stats``); None if the config names no data."""
+    saved = read_yaml(Path(folder) / CONFIG_FILE)
+    data = saved.get("data") if isinstance(saved, dict) else None
+    if not isinstance(data, dict) or "name" not in data:
+        return None
+    stats = saved.get("data_stats")
+    return {"name": data["name"], "channels": data.get("channels"), **(stats if isinstance(stats, dict) else {})}
+
+
 def resolve_model(name_or_folder: str, device: str = "cpu", **fields) -> Predictor:
     """A saved model folder if ``name_or_folder`` is one, else the registered model of that name."""
     if Path(name_or_folder).is_dir():

@@ -99,5 +99,20 @@ class ExperimentConfig:
                              f"takes {self.model.channels}-channel {self.model.image_size}px frames")
 
 
+DATA_STATS = "data_stats"  # the config.yaml key of a run's training-data statistics (``intensity_stats``)
+
+
+def run_config(cfg: ExperimentConfig, folder) -> dict:
+    """``cfg`` as saved with a model: the experiment config, with the training data's statistics that the run
+    folder's config.yaml recorded when the run began (``runner.train``)."""
+    from pathlib import Path
+
+    from vidpred.config import read_yaml, to_dict
+
+    saved = Path(folder) / "config.yaml"
+    stats = read_yaml(saved).get(DATA_STATS) if saved.is_file() else None
+    return {**to_dict(cfg), **({DATA_STATS: stats} if stats else {})}
+
+
 def load_experiment(path=None, overrides=(), base: dict | None = None) -> ExperimentConfig:
     return load_config(ExperimentConfig, path, list(overrides), base)

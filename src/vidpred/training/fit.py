@@ -14,12 +14,12 @@ import lightning as L
 import torch
 from lightning.pytorch.loggers import TensorBoardLogger
 
-from vidpred.config import ConfigError, atomic_write_text, to_dict
+from vidpred.config import ConfigError, atomic_write_text
 from vidpred.models.io import build_model, save_model
 from vidpred.registry import model_spec
 from vidpred.training.callbacks import (LAST_CHECKPOINT, AtomicCheckpoint, LogLines, ProgressBar, ResumableCSVLogger,
                                        SampleGrids, TimeBudget)
-from vidpred.training.config import ExperimentConfig
+from vidpred.training.config import ExperimentConfig, run_config
 from vidpred.training.adversarial import AdversarialModule
 from vidpred.training.errors import NonFiniteLoss
 from vidpred.training.module import ClipDataModule, PredictorModule
@@ -120,7 +120,7 @@ def train_predictor(cfg: ExperimentConfig, folder: Path, resume: bool = True, mo
     atomic_write_text(folder / "logs" / f"weights_digest_rank{trainer.global_rank}.txt", weights_digest(model) + "\n")
     if trainer.is_global_zero:
         if publish:
-            save_model(model, folder, config=to_dict(cfg))
+            save_model(model, folder, config=run_config(cfg, folder))
         seconds = time.perf_counter() - started
         steps = trainer.global_step
         summary = {"steps": steps, "parameters": count, "seconds_this_session": round(seconds, 1),

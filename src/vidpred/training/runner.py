@@ -2,7 +2,8 @@
 
 Run folder (DESIGN.md)::
 
-    runs/<name>/config.yaml          the resolved config (written first; a re-run must match it)
+    runs/<name>/config.yaml          the resolved config (written first; a re-run must match it) and the
+                                     training data's intensity (``data_stats``, measured once)
     runs/<name>/model.safetensors    published weights (config.yaml's model section rebuilds the model)
     runs/<name>/checkpoints/last.ckpt  Lightning's state for resuming (loaded with weights_only=True)
     runs/<name>/logs/                TensorBoard (logs/tensorboard) and CSV (logs/csv/metrics.csv)
@@ -22,7 +23,9 @@ from pathlib import Path
 import yaml
 
 from vidpred.config import ConfigError, atomic_write_text, read_yaml, to_dict
-from vidpred.training.config import ExperimentConfig, StageSettings, load_experiment
+from vidpred.data import build_dataset
+from vidpred.data.base import intensity_stats
+from vidpred.training.config import DATA_STATS, ExperimentConfig, StageSettings, load_experiment
 from vidpred.training.fit import train_predictor, weights_digest  # noqa: F401  (the one-run API, re-exported)
 from vidpred.training.stages import stage_config, stages_for
 
@@ -40,11 +43,15 @@ def train(cfg: ExperimentConfig, fresh: bool = False) -> Path:
     if fresh and folder.exists():
         shutil.rmtree(folder)
     saved = folder / "config.yaml"
+    stats = None
     if saved.is_file():
         before = read_yaml(saved)
+        stats = before.pop(DATA_STATS, None)
         if before != to_dict(cfg):
             _reopen_for_a_larger_budget(folder, before, cfg)
-    atomic_write_text(saved, resolved)
+    if stats is None:  # measured once, when the run begins; predict compares its input with it
+        stats = intensity_stats(build_dataset(cfg.data, "train"))
+    atomic_write_text(saved, resolved + yaml.safe_dump({DATA_STATS: stats}, sort_keys=False))
     for stage in stages_for(cfg):
         done = folder / "stages" / f"{stage.name}.done"
         if done.is_file():

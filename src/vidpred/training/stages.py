@@ -31,12 +31,12 @@ import torch.nn.functional as F
 from safetensors.torch import load_file
 from torch import nn
 
-from vidpred.config import atomic_write_text, to_dict
+from vidpred.config import atomic_write_text
 from vidpred.data import build_dataset
 from vidpred.models.io import WEIGHTS_FILE, build_model, save_model
 from vidpred.registry import model_spec
 from vidpred.training.codes import CodeDataset, encode_dataset
-from vidpred.training.config import ExperimentConfig, StageSettings
+from vidpred.training.config import ExperimentConfig, StageSettings, run_config
 from vidpred.training.fit import train_predictor
 
 
@@ -78,7 +78,7 @@ def _pipeline(cfg: ExperimentConfig, folder: Path):
 
 def _publish(model, cfg: ExperimentConfig, folder: Path, stage: str) -> None:
     model.stages_trained.fill_(model.pipeline.stage_names.index(stage) + 1)
-    save_model(model, folder, config=to_dict(cfg))
+    save_model(model, folder, config=run_config(cfg, folder))
 
 
 def _train_tokenizer(cfg: ExperimentConfig, folder: Path, resume: bool) -> None:
