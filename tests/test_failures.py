@@ -230,3 +230,44 @@ def test_ctrl_c_on_a_real_process(tmp_path):
     assert process.returncode == 130
     assert rest.strip().splitlines()[-1] == "vidpred: interrupted; the outputs this command had started were removed"
     assert "Traceback" not in rest and not out.exists()
+
+
+def _interrupted_training(config: Path, signals: int) -> str:
+    """Start `vidpred train`, send a Ctrl-C once it logs a step (every 10) and, with ``signals=2``, another once
+    it has said it will stop; its whole stderr."""
+    process = subprocess.Popen([VIDPRED, "train", str(config)], stderr=subprocess.PIPE, text=True)
+    seen = []
+    for wait_for in ("step ", "vidpred: stopping after this step")[:signals]:
+        for line in process.stderr:
+            seen.append(line)
+            if line.startswith(wait_for):
+                break
+        process.send_signal(signal.SIGINT)
+    rest = "".join(seen) + process.communicate(timeout=120)[1]
+    assert process.returncode == 130, rest
+    assert rest.strip().splitlines()[-1] == "vidpred: interrupted; run the same command again to resume from the last checkpoint"
+    assert "Traceback" not in rest and "KeyboardInterrupt" not in rest, rest
+    return rest
+
+
+def test_ctrl_c_during_training_stops_at_the_end_of_a_step_with_its_checkpoint(tmp_path):
+    import yaml
+
+    config = tmp_path / "tiny.yaml"
+    config.write_text(yaml.safe_dump({
+        "name": "tiny", "runs_dir": str(tmp_path / "runs"),
+        "model": {"name": "convlstm", "hidden": [4], "kernel_size": 3, "patch_size": 4, "image_size": 32,
+                  "num_context": 2, "num_predicted": 2},
+        "data": {"name": "moving_mnist", "image_size": 32, "digit_size": 16, "num_frames": 4, "num_test": 8},
+        # no periodic checkpoint before the interruption: the one there is, Ctrl-C wrote
+        "trainer": {"max_steps": 100000, "batch_size": 2, "checkpoint_every": 100000, "sample_every": 0,
+                    "log_every": 1, "accelerator": "cpu"}}))
+    folder = tmp_path / "runs" / "tiny"
+    rest = _interrupted_training(config, signals=1)
+    assert "stopping after this step" in rest
+    step = torch.load(folder / "checkpoints" / "last.ckpt", weights_only=True)["global_step"]
+    assert step >= 10 and not (folder / "stages" / "train.done").exists() and not (folder / "model.safetensors").exists()
+    # twice: at once, from that checkpoint on; still one line, and the run resumes from where it had been
+    rest = _interrupted_training(config, signals=2)
+    assert f"vidpred: resuming tiny from {folder / 'checkpoints' / 'last.ckpt'}" in rest
+    assert torch.load(folder / "checkpoints" / "last.ckpt", weights_only=True)["global_step"] >= step

@@ -1,10 +1,12 @@
-"""Callbacks: atomic periodic checkpoints, sample grids during training, a wall-time budget, and a CSV log that
-survives resuming."""
+"""Callbacks: atomic periodic checkpoints, sample grids during training, a wall-time budget, a CSV log that
+survives resuming, and Ctrl-C that stops at the end of a step with a checkpoint."""
 from __future__ import annotations
 
 import csv
 import os
+import signal
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -43,6 +45,36 @@ class AtomicCheckpoint(L.Callback):
     def on_train_end(self, trainer, pl_module) -> None:
         if pl_module.non_finite is None:
             self.save(trainer)
+
+
+class StopOnInterrupt(L.Callback):
+    """Ctrl-C ends training at the end of the current step, with a checkpoint of that step: nothing is lost, and
+    the same command resumes. A second Ctrl-C interrupts at once (from the last checkpoint). One process only:
+    under DDP every rank would have to stop at the same step, so there Lightning's own handling stays."""
+
+    def __init__(self, checkpoint: AtomicCheckpoint):
+        self.checkpoint = checkpoint
+        self.requested = self.stopped = False
+        self.previous = None
+
+    def _request(self, signum, frame) -> None:
+        self.requested = True
+        signal.signal(signal.SIGINT, self.previous)  # a second Ctrl-C interrupts at once
+        print("\nvidpred: stopping after this step (Ctrl-C again to stop at once)", file=sys.stderr, flush=True)
+
+    def on_train_start(self, trainer, pl_module) -> None:
+        if trainer.world_size == 1 and threading.current_thread() is threading.main_thread():
+            self.previous = signal.signal(signal.SIGINT, self._request)
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        if self.requested and not self.stopped:
+            self.checkpoint.save(trainer)
+            self.stopped = trainer.should_stop = True
+
+    def teardown(self, trainer, pl_module, stage) -> None:
+        if self.previous is not None:
+            signal.signal(signal.SIGINT, self.previous)
+            self.previous = None
 
 
 class SampleGrids(L.Callback):

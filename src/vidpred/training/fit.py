@@ -5,6 +5,7 @@ import hashlib
 import json
 import logging
 import resource
+import signal
 import sys
 import time
 import warnings
@@ -18,7 +19,7 @@ from vidpred.config import ConfigError, atomic_write_text
 from vidpred.models.io import build_model, save_model
 from vidpred.registry import model_spec
 from vidpred.training.callbacks import (LAST_CHECKPOINT, AtomicCheckpoint, LogLines, ProgressBar, ResumableCSVLogger,
-                                       SampleGrids, TimeBudget)
+                                       SampleGrids, StopOnInterrupt, TimeBudget)
 from vidpred.training.config import ExperimentConfig, run_config
 from vidpred.training.adversarial import AdversarialModule
 from vidpred.training.errors import NonFiniteLoss
@@ -36,14 +37,16 @@ def weights_digest(module) -> str:
     return digest.hexdigest()
 
 
-class _NoAdvertising(logging.Filter):
-    """Drops Lightning's tip to install its cloud logger, printed at the start of every training stage."""
+class _QuietLightning(logging.Filter):
+    """Drops Lightning's tip to install its cloud logger, printed at the start of every training stage, and its
+    line on Ctrl-C (the command says what happened in its own one line)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return "litlogger" not in record.getMessage()
+        message = record.getMessage()
+        return "litlogger" not in message and "Detected KeyboardInterrupt" not in message
 
 
-logging.getLogger("lightning.pytorch.utilities.rank_zero").addFilter(_NoAdvertising())
+logging.getLogger("lightning.pytorch.utilities.rank_zero").addFilter(_QuietLightning())
 
 
 def check_checkpoint(path: Path) -> None:
@@ -84,7 +87,9 @@ def train_predictor(cfg: ExperimentConfig, folder: Path, resume: bool = True, mo
     module = MODULES[model_spec(cfg.model.name).training if publish else "loss"](model, cfg)
     data = ClipDataModule(cfg, module, datasets)
     checkpoints.mkdir(parents=True, exist_ok=True)
-    callbacks = [AtomicCheckpoint(checkpoints, t.checkpoint_every), LogLines(max(1, 10 * t.log_every))]
+    checkpoint = AtomicCheckpoint(checkpoints, t.checkpoint_every)
+    interrupt = StopOnInterrupt(checkpoint)
+    callbacks = [checkpoint, interrupt, LogLines(max(1, 10 * t.log_every))]
     if t.sample_every:
         callbacks.append(SampleGrids(folder / "samples", t.sample_every))
     if t.max_minutes:
@@ -114,7 +119,15 @@ def train_predictor(cfg: ExperimentConfig, folder: Path, resume: bool = True, mo
         warnings.filterwarnings("ignore", message=".*resuming from a checkpoint that ended before the epoch ended.*")
         # Lightning 2.6 calls a torch API torch 2.13 deprecates, on every step; nothing for a user to do
         warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\)` is deprecated.*")
-        trainer.fit(module, datamodule=data, ckpt_path=ckpt_path, weights_only=True)
+        try:
+            trainer.fit(module, datamodule=data, ckpt_path=ckpt_path, weights_only=True)
+        except SystemExit:  # Lightning turns a KeyboardInterrupt (a second Ctrl-C) into exit(1), ignoring SIGINT
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+            if trainer.interrupted:
+                raise KeyboardInterrupt from None
+            raise
+    if interrupt.stopped:  # at the end of a step, with its checkpoint; the stage is not finished
+        raise KeyboardInterrupt
     if module.non_finite:
         raise NonFiniteLoss(f"{cfg.name}: {module.non_finite} ({last})")
     atomic_write_text(folder / "logs" / f"weights_digest_rank{trainer.global_rank}.txt", weights_digest(model) + "\n")
