@@ -159,6 +159,17 @@ def test_damaged_model_files_are_named_and_never_unsafely_loaded(tmp_path):
     assert not marker.exists() and not (tmp_path / "x.gif").exists()
 
 
+def test_a_damaged_evaluation_is_named_by_report(tmp_path):
+    (tmp_path / "eval").mkdir()
+    (tmp_path / "eval" / "metrics.json").write_text("{half a file")
+    message = one_sentence(run("report", str(tmp_path / "eval"), "--out", str(tmp_path / "cmp")))
+    assert message.startswith(f"vidpred: error: {tmp_path / 'eval' / 'metrics.json'} is not readable JSON")
+    (tmp_path / "eval" / "metrics.json").write_text("[1, 2]")
+    message = one_sentence(run("report", str(tmp_path / "eval"), "--out", str(tmp_path / "cmp")))
+    assert message.endswith("metrics.json is not an evaluation's metrics.json (no model, protocol and metrics)")
+    assert not (tmp_path / "cmp").exists()
+
+
 def test_an_unloadable_checkpoint_on_resume_is_named(tmp_path):
     import yaml
 

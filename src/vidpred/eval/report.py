@@ -272,7 +272,13 @@ def load_results(folder: str | Path) -> dict:
     path = Path(folder) / "metrics.json"
     if not path.is_file():
         raise ConfigError(f"{folder} holds no metrics.json; make one with `vidpred evaluate ... --out {folder}`")
-    return json.loads(path.read_text())
+    try:
+        results = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise ConfigError(f"{path} is not readable JSON ({err}); it may be damaged: evaluate again") from None
+    if not isinstance(results, dict) or not {"model", "protocol", "metrics"} <= set(results):
+        raise ConfigError(f"{path} is not an evaluation's metrics.json (no model, protocol and metrics)")
+    return results
 
 
 # Every comparison shows these: a model counts as predicting only when it beats both (on Moving MNIST a black
