@@ -234,3 +234,24 @@ def test_a_staged_run_reopens_only_the_stage_whose_budget_grew(tmp_path):
     with pytest.raises(ConfigError, match=r"stage 'tokenizer' would train longer, but the finished stages codes, "
                                           r"prior were built on it"):
         _reopen_for_a_larger_budget(stages.parent, before, longer_tokenizer)
+
+
+def test_accumulated_batches_train_like_one_batch_of_their_size(tmp_path):
+    """Two batches of 2 per step give the weights one batch of 4 gives (the model has no batch statistics)."""
+    whole = train_predictor(load_experiment(base=tiny(tmp_path, name="whole", trainer={"batch_size": 4})),
+                            tmp_path / "whole")
+    halves = train_predictor(load_experiment(base=tiny(tmp_path, name="halves",
+                                                       trainer={"batch_size": 2, "accumulate_batches": 2})),
+                             tmp_path / "halves")
+    for (name, a), b in zip(whole.state_dict().items(), halves.state_dict().values()):
+        if a.is_floating_point():
+            assert torch.allclose(a, b, atol=1e-6), name
+    assert not torch.equal(whole.state_dict()["decoder.weight"], build_untrained()["decoder.weight"])
+
+
+def build_untrained() -> dict:
+    from vidpred.models.io import build_model
+
+    cfg = load_experiment(base=tiny(Path("unused")))
+    torch.manual_seed(cfg.seed)
+    return build_model(cfg.model).state_dict()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from vidpred.models.convlstm import ConvLSTMConfig
 from vidpred.models.hr_vqvae import HRVQVAEConfig, SHRVQVAEConfig, STPixelCNNConfig
+from vidpred.models.svg import SVGConfig
 from vidpred.models.video_vqvae import BottomPriorConfig, TopPriorConfig, VideoVQConfig, VideoVQVAEConfig
 
 
@@ -137,9 +138,43 @@ def s_hr_vqvae_tiny() -> SHRVQVAEConfig:
     return SHRVQVAEConfig(context_frames=4, decoding="sample", tokenizer=tokenizer, prior=prior)
 
 
+def _svg(prior: str, encoder: str, channels: int, z_dim: int, beta: float, context: int) -> SVGConfig:
+    """SVG at §4.1's sizes: LSTM_theta 2 x 256, LSTM_phi / LSTM_psi 1 x 256, |h| = |g| = 128, 64x64 frames,
+    trained to predict 10 frames after ``context``."""
+    return SVGConfig(prior=prior, encoder=encoder, channels=channels, z_dim=z_dim, beta=beta, num_context=context,
+                     num_predicted=10)
+
+
+def svg_lp_smmnist() -> SVGConfig:
+    """SVG-LP on SM-MNIST (§4.1, §4.2): DCGAN encoder / decoder, |z| = 10, beta = 1e-4, 5 -> 10 frames."""
+    return _svg("learned", "dcgan", 1, 10, 1e-4, 5)
+
+
+def svg_fp_smmnist() -> SVGConfig:
+    """SVG-FP on SM-MNIST: as ``svg_lp_smmnist`` with the fixed N(0, I) prior."""
+    return _svg("fixed", "dcgan", 1, 10, 1e-4, 5)
+
+
+def svg_det_smmnist() -> SVGConfig:
+    """The deterministic baseline on SM-MNIST (§4.1): the frame predictor, encoder and decoder without z."""
+    return _svg("none", "dcgan", 1, 10, 1e-4, 5)
+
+
+def svg_lp_kth() -> SVGConfig:
+    """SVG-LP on KTH (§4.1, §4.3): VGG encoder / decoder, grey 64x64, |z| = 32, beta = 1e-6, 10 -> 10 frames."""
+    return _svg("learned", "vgg", 1, 32, 1e-6, 10)
+
+
+def svg_lp_bair() -> SVGConfig:
+    """SVG-LP on BAIR (§4.1, §4.4): VGG encoder / decoder, colour 64x64, |z| = 64, beta = 1e-4, 2 -> 10 frames."""
+    return _svg("learned", "vgg", 3, 64, 1e-4, 2)
+
+
 PRESETS = {"convlstm_mmnist": convlstm_mmnist, "convlstm_small": convlstm_small,
            "walker_kinetics_256": walker_kinetics_256, "video_vqvae_mmnist": video_vqvae_mmnist,
            "video_vqvae_kth64": video_vqvae_kth64, "video_vqvae_tiny": video_vqvae_tiny,
            "hr_vqvae_mmnist_1": hr_vqvae_mmnist_1, "hr_vqvae_mmnist_3": hr_vqvae_mmnist_3,
            "hr_vqvae_mmnist_6": hr_vqvae_mmnist_6, "hr_vqvae_kth_1": hr_vqvae_kth_1, "hr_vqvae_kth_3": hr_vqvae_kth_3,
-           "hr_vqvae_kth_9": hr_vqvae_kth_9, "s_hr_vqvae_tiny": s_hr_vqvae_tiny}
+           "hr_vqvae_kth_9": hr_vqvae_kth_9, "s_hr_vqvae_tiny": s_hr_vqvae_tiny,
+           "svg_lp_smmnist": svg_lp_smmnist, "svg_fp_smmnist": svg_fp_smmnist, "svg_det_smmnist": svg_det_smmnist,
+           "svg_lp_kth": svg_lp_kth, "svg_lp_bair": svg_lp_bair}

@@ -1,6 +1,7 @@
 """Convolutional building blocks shared by the models."""
 from __future__ import annotations
 
+import torch
 from torch import nn
 
 
@@ -23,3 +24,82 @@ class ResidualStack3d(nn.Sequential):
 
     def __init__(self, hidden: int, residual: int, layers: int, dims: int = 3):
         super().__init__(*[Residual3d(hidden, residual, dims) for _ in range(layers)], nn.ReLU())
+
+
+# Frame encoders and decoders of SVG (Denton & Fergus 2018, §4.1), shared with the VRNN. An encoder maps a frame
+# (N, C, 64, 64) to a vector h (N, dim) in [-1, 1] (tanh) and the feature maps of its four stages (the skips); its
+# decoder mirrors it, taking h and the skips of a chosen frame, and ends in a sigmoid. Layer widths, kernels and
+# BatchNorm + LeakyReLU(0.2) follow the architectures the paper names (DCGAN's discriminator / generator, VGG16 up
+# to its last pooling) as its code release builds them for 64x64 frames.
+
+
+def _conv_bn_lrelu(cin: int, cout: int, kernel: int, stride: int, padding: int, transposed: bool = False):
+    conv = nn.ConvTranspose2d if transposed else nn.Conv2d
+    return nn.Sequential(conv(cin, cout, kernel, stride, padding), nn.BatchNorm2d(cout), nn.LeakyReLU(0.2))
+
+
+class FrameEncoder(nn.Module):
+    """``kind="dcgan"``: four stride-2 4x4 convolutions (64, 128, 256, 512 channels: 64x64 -> 4x4) then a 4x4
+    convolution to ``dim``; ``kind="vgg"``: VGG16's blocks (2, 2, 3, 3 3x3 convolutions of 64, 128, 256, 512
+    channels, max-pooled between them) then max-pool and a 4x4 convolution to ``dim``. BatchNorm and tanh on h."""
+
+    def __init__(self, channels: int, dim: int, kind: str = "dcgan"):
+        super().__init__()
+        widths = (64, 128, 256, 512)
+        if kind == "dcgan":
+            sizes = (channels,) + widths
+            self.stages = nn.ModuleList(_conv_bn_lrelu(a, b, 4, 2, 1) for a, b in zip(sizes, sizes[1:]))
+            self.pool = nn.Identity()
+        elif kind == "vgg":
+            depths, stages, cin = (2, 2, 3, 3), [], channels
+            for width, depth in zip(widths, depths):
+                stages.append(nn.Sequential(*[_conv_bn_lrelu(cin if i == 0 else width, width, 3, 1, 1)
+                                              for i in range(depth)]))
+                cin = width
+            self.stages = nn.ModuleList(stages)
+            self.pool = nn.MaxPool2d(2)
+        else:
+            raise ValueError(f"unknown frame encoder {kind!r}; choose dcgan or vgg")
+        self.kind, self.dim = kind, dim
+        self.out = nn.Sequential(nn.Conv2d(512, dim, 4, 1, 0), nn.BatchNorm2d(dim), nn.Tanh())
+
+    def forward(self, frames):
+        """frames (N, C, 64, 64) -> (h (N, dim), [the four stages' outputs, finest first])."""
+        skips, x = [], frames
+        for i, stage in enumerate(self.stages):
+            x = stage(self.pool(x) if i else x)
+            skips.append(x)
+        return self.out(self.pool(x)).flatten(1), skips
+
+
+class FrameDecoder(nn.Module):
+    """The mirror of :class:`FrameEncoder` of the same ``kind``: h -> 4x4 by a transposed 4x4 convolution, then at
+    each scale the skip of that scale is concatenated (doubling the channels) before the stage; DCGAN stages are
+    stride-2 transposed convolutions, VGG stages nearest upsampling and 3x3 convolutions. Sigmoid output."""
+
+    def __init__(self, channels: int, dim: int, kind: str = "dcgan"):
+        super().__init__()
+        self.kind, self.dim = kind, dim
+        self.first = _conv_bn_lrelu(dim, 512, 4, 1, 0, transposed=True)
+        if kind == "dcgan":
+            self.stages = nn.ModuleList([_conv_bn_lrelu(1024, 256, 4, 2, 1, True), _conv_bn_lrelu(512, 128, 4, 2, 1, True),
+                                         _conv_bn_lrelu(256, 64, 4, 2, 1, True)])
+            self.last = nn.Sequential(nn.ConvTranspose2d(128, channels, 4, 2, 1), nn.Sigmoid())
+            self.up = nn.Identity()
+        elif kind == "vgg":
+            plan = ((1024, (512, 512, 256)), (512, (256, 256, 128)), (256, (128, 64)))
+            self.stages = nn.ModuleList(
+                nn.Sequential(*[_conv_bn_lrelu(cin if i == 0 else widths[i - 1], w, 3, 1, 1)
+                                for i, w in enumerate(widths)]) for cin, widths in plan)
+            self.last = nn.Sequential(_conv_bn_lrelu(128, 64, 3, 1, 1), nn.ConvTranspose2d(64, channels, 3, 1, 1),
+                                      nn.Sigmoid())
+            self.up = nn.Upsample(scale_factor=2, mode="nearest")
+        else:
+            raise ValueError(f"unknown frame decoder {kind!r}; choose dcgan or vgg")
+
+    def forward(self, h, skips):
+        """h (N, dim) and an encoder's skips (finest first) -> frames (N, C, 64, 64) in [0, 1]."""
+        x = self.first(h.view(-1, self.dim, 1, 1))
+        for stage, skip in zip(self.stages, reversed(skips[1:])):
+            x = stage(torch.cat([self.up(x), skip], dim=1))
+        return self.last(torch.cat([self.up(x), skips[0]], dim=1))

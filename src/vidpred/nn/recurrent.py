@@ -1,8 +1,10 @@
-"""Recurrent building blocks shared by the models: the convolutional LSTM (Shi et al. 2015)."""
+"""Recurrent building blocks shared by the models: the convolutional LSTM (Shi et al. 2015) and SVG's LSTMs."""
 from __future__ import annotations
 
 import torch
 from torch import nn
+
+from vidpred.nn.distributions import DiagonalGaussian
 
 
 class ConvLSTMCell(nn.Module):
@@ -59,3 +61,29 @@ class ConvLSTMStack(nn.Module):
             x, state = cell(x, state if state is not None else cell.initial_state(x))
             new_states.append(state)
         return x, new_states
+
+
+class LSTMStack(nn.Module):
+    """SVG's recurrent networks (Denton & Fergus 2018, §4.1): a linear embedding of the input to ``hidden`` units,
+    ``layers`` LSTM cells of ``hidden`` units, and a fully connected output layer. ``step`` advances one time step
+    from ``state`` (None: zeros) and returns the output and the new state, so a caller can run the networks step by
+    step and feed generated frames back. ``gaussian=True`` outputs a ``DiagonalGaussian`` (mean and log-variance
+    heads: the posterior and learned prior); otherwise the output passes through ``tanh`` (the frame predictor,
+    whose output goes to the frame decoder)."""
+
+    def __init__(self, inputs: int, outputs: int, hidden: int, layers: int, gaussian: bool = False):
+        super().__init__()
+        self.embed = nn.Linear(inputs, hidden)
+        self.cells = nn.ModuleList(nn.LSTMCell(hidden, hidden) for _ in range(layers))
+        self.gaussian = gaussian
+        self.out = nn.Linear(hidden, 2 * outputs if gaussian else outputs)
+
+    def step(self, x: torch.Tensor, state: list | None):
+        h, new_state = self.embed(x), []
+        for i, cell in enumerate(self.cells):
+            h, c = cell(h, None if state is None else state[i])
+            new_state.append((h, c))
+        out = self.out(h)
+        if self.gaussian:
+            return DiagonalGaussian.from_params(out, dim=-1), new_state
+        return torch.tanh(out), new_state

@@ -24,6 +24,8 @@ class AdversarialModule(TrainingModule):
         if cfg.trainer.precision.startswith("16"):
             raise ValueError(f"adversarial training runs in 32-true or bf16-mixed precision, not "
                              f"{cfg.trainer.precision} (its grad scaler is not applied to the discriminator step)")
+        if cfg.trainer.accumulate_batches != 1:
+            raise ValueError("adversarial training takes one batch per step; set trainer.accumulate_batches to 1")
         self.automatic_optimization = False
 
     def configure_optimizers(self):

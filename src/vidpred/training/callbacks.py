@@ -47,6 +47,12 @@ class AtomicCheckpoint(L.Callback):
             self.save(trainer)
 
 
+def at_step_boundary(trainer, pl_module) -> bool:
+    """Whether the batch just trained completed an optimizer step: training stopped here resumes exactly, with no
+    gradients accumulated from batches the resumed loader will not repeat."""
+    return pl_module.batches_trained % trainer.accumulate_grad_batches == 0
+
+
 class StopOnInterrupt(L.Callback):
     """Ctrl-C ends training at the end of the current step, with a checkpoint of that step: nothing is lost, and
     the same command resumes. A second Ctrl-C interrupts at once (from the last checkpoint). One process only:
@@ -67,7 +73,7 @@ class StopOnInterrupt(L.Callback):
             self.previous = signal.signal(signal.SIGINT, self._request)
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
-        if self.requested and not self.stopped:
+        if self.requested and not self.stopped and at_step_boundary(trainer, pl_module):
             self.checkpoint.save(trainer)
             self.stopped = trainer.should_stop = True
 
@@ -126,6 +132,8 @@ class TimeBudget(L.Callback):
         self.started = time.monotonic()
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        if not at_step_boundary(trainer, pl_module):
+            return
         elapsed = torch.tensor(float(time.monotonic() - self.started > self.seconds))
         if trainer.strategy.reduce(elapsed, reduce_op="max") > 0:  # all ranks stop together
             trainer.should_stop = True

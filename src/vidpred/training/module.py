@@ -104,7 +104,8 @@ class PredictorModule(TrainingModule):
     a tokenizer or a prior): one optimizer on ``total``; gradient clipping by Lightning."""
 
     def trainer_settings(self) -> dict:
-        return {"gradient_clip_val": self.cfg.optim.grad_clip}
+        return {"gradient_clip_val": self.cfg.optim.grad_clip,
+                "accumulate_grad_batches": self.cfg.trainer.accumulate_batches}
 
     def training_step(self, batch: torch.Tensor, batch_idx: int):
         out = self.model.loss(batch)
@@ -144,7 +145,7 @@ class ClipDataModule(L.LightningDataModule):
 
     def train_dataloader(self):
         t = self.cfg.trainer
-        loader = ResumableLoader(self._train, t.batch_size, t.max_steps, seed=self.cfg.seed,
+        loader = ResumableLoader(self._train, t.batch_size, t.max_steps * t.accumulate_batches, seed=self.cfg.seed,
                                  rank=self.trainer.global_rank, world=self.trainer.world_size,
                                  num_workers=t.num_workers)
         loader.start = self.module.batches_trained  # after a restart: continue where training stopped
