@@ -11,6 +11,7 @@
     vidpred reconstruct RUN_DIR --data NAME --out DIR [--clips 256]
     vidpred encode RUN_DIR --data NAME --out DIR [--splits train,test] [--context-frames N]
     vidpred export RUN_DIR --out DIR [--half]
+    vidpred uncertainty RUN_DIR --data stochastic_moving_mnist --out DIR [--sequences 500] [--frames 100]
     vidpred demo [--out outputs/demo] [--model DIR ...] [--sequences 16] [--samples 3]
 
 Errors in the user's input (a wrong key, a missing folder, an unreadable file) print one sentence and exit
@@ -317,6 +318,29 @@ def _tokenizer(run: str, device: str):
     return getattr(model, model.pipeline.tokenizer)
 
 
+def cmd_uncertainty(args) -> None:
+    from vidpred.config import read_yaml
+    from vidpred.data import data_config
+    from vidpred.eval.uncertainty import prior_uncertainty, write_uncertainty
+    from vidpred.models.io import CONFIG_FILE
+
+    output_folder(args.out)
+    model = _predictor(args.run, check_device(args.device))
+    saved = read_yaml(Path(args.run) / CONFIG_FILE) if Path(args.run, CONFIG_FILE).is_file() else {}
+    trained = saved.get("data") if isinstance(saved.get("data"), dict) else {}
+    # the run's own data settings (digits, size) when it trained on this data set, over 100 frames by default
+    fields = {k: v for k, v in trained.items() if k not in ("name", "cache")} if trained.get("name") == args.data else {}
+    cfg = data_config(args.data, **{**fields, **_data_fields([f"num_frames={args.frames}", *args.overrides], None, None)})
+    with removed_on_failure(args.out):
+        result = prior_uncertainty(model, cfg, sequences=args.sequences, seed=args.seed, device=args.device)
+        files = write_uncertainty(result, args.out)
+    ratio = result["peak_ratio"]
+    print(f"{result['sequences']} sequences, {result['frames']} frames: the learned prior's sigma on the frames after "
+          f"wall hits is {ratio:.2f}x its mean elsewhere" if ratio is not None else
+          "the trajectory has no wall hit: draw another with --seed")
+    print(f"wrote {args.out}: {', '.join(files)}")
+
+
 def cmd_reconstruct(args) -> None:
     from vidpred.data import build_dataset
     from vidpred.eval.reconstruction import reconstruction_report
@@ -476,6 +500,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--device", default="cpu")
     p.set_defaults(func=cmd_reconstruct, takes_overrides=True)
+
+    p = verbs.add_parser(
+        "uncertainty", help="the learned prior's uncertainty at wall hits (SVG Fig. 6)", epilog=EPILOG,
+        usage="vidpred uncertainty RUN_DIR --data stochastic_moving_mnist --out DIR [options] [key=value ...]",
+        description="Feed many Stochastic Moving MNIST sequences that share one trajectory (different test digits) "
+                    "to an SVG-LP model's learned prior and plot its mean sigma per frame, with the frames after the "
+                    "true wall hits marked (Denton & Fergus 2018, Fig. 6): PNG, CSV and JSON.")
+    p.add_argument("run", help="a trained SVG-LP run folder (or pretrained/NAME)")
+    p.add_argument("--data", default="stochastic_moving_mnist", choices=["stochastic_moving_mnist"],
+                   help="the data set whose wall hits are known (default stochastic_moving_mnist)")
+    p.add_argument("--sequences", type=positive_int, default=500, help="sequences (default 500, as the paper)")
+    p.add_argument("--frames", type=positive_int, default=100, help="frames per sequence (default 100, as the paper)")
+    p.add_argument("--seed", type=non_negative_int, default=0, help="seed of the shared trajectory (default 0)")
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--device", default="cpu")
+    p.set_defaults(func=cmd_uncertainty, takes_overrides=True)
 
     p = verbs.add_parser(
         "encode", help="write the codes of a data set (for prior training)", epilog=EPILOG,

@@ -102,7 +102,23 @@ def test_stochastic_moving_mnist_velocity_changes_only_at_wall_hits():
         assert (p[1:][low] == 0).all() and (v[1:][low] >= 1).all()
         assert (p[1:][high] == limit).all() and (v[1:][high] <= -1).all()
         hits += int(hit.sum())
+        assert np.array_equal(path.wall_hits[1:], hit) and not path.wall_hits[0].any()  # the generator's record
     assert hits > 10
+
+
+def test_synchronized_sequences_share_one_trajectory_with_different_digits():
+    cfg = data_config("stochastic_moving_mnist", num_frames=30)
+    frames, path = smm.synchronized(cfg, 3, seed=2)
+    assert frames.shape == (3, 30, 1, 64, 64) and frames.dtype == np.uint8
+    assert not np.array_equal(frames[0], frames[1])  # other digits
+    again, same = smm.synchronized(cfg, 3, seed=2)
+    assert np.array_equal(frames, again) and np.array_equal(path.positions, same.positions)
+    d = cfg.digit_size
+    for t in range(30):  # every sequence's ink lies in the digits' boxes of the shared trajectory
+        inside = np.zeros((64, 64), dtype=bool)
+        for r, c in path.positions[t]:
+            inside[r:r + d, c:c + d] = True
+        assert not frames[:, t, 0][:, ~inside].any()
 
 
 def test_fixed_test_set_is_cached_and_matches_the_generator():

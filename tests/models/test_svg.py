@@ -159,3 +159,47 @@ def test_trains_through_vidpred_train_with_accumulated_batches(tmp_path, capsys)
     assert int(model.train_steps) == 4 and model.config.prior == "learned"
     out = model.predict(torch.rand(1, 5, 1, 64, 64), 3, 2, generator=torch.Generator().manual_seed(0))
     assert out.shape == (1, 2, 3, 1, 64, 64)
+
+
+class KnowsTheWalls(type(svg())):
+    """An SVG-LP whose prior's sigma is 2 on the frames whose motion uses a velocity other than the previous
+    frame's (derived here from the trajectory, not from its wall-hit record) and 1 elsewhere."""
+
+    def prior_std(self, video):
+        from vidpred.data import data_config
+        from vidpred.data.stochastic_moving_mnist import synchronized
+
+        _, path = synchronized(data_config("stochastic_moving_mnist", num_frames=video.shape[1]), 1, seed=0)
+        v = path.velocities  # v[t]: the velocity from frame t to t + 1 (0-based)
+        new = [f for f in range(2, video.shape[1]) if (v[f - 1] != v[f - 2]).any()]  # frame f moved on a new one
+        sigma = torch.ones(video.shape[0], video.shape[1] - 1)
+        sigma[:, [f - 1 for f in new]] = 2.0  # column j holds sigma of z for frame j + 1
+        return sigma
+
+
+def test_uncertainty_marks_the_frames_after_wall_hits_where_sigma_is_measured(tmp_path):
+    from vidpred.data import data_config
+    from vidpred.eval.uncertainty import prior_uncertainty
+
+    model = KnowsTheWalls(PRESETS["svg_lp_smmnist"]())
+    result = prior_uncertainty(model, data_config("stochastic_moving_mnist", num_frames=60), sequences=4)
+    marked = sorted({f for frames in result["frames_after_wall_hits"].values() for f in frames})
+    assert marked and result["peak_ratio"] == pytest.approx(2.0)  # sigma is 2 exactly on the marked frames
+    assert [f for f, s in zip(result["frame"], result["sigma_mean"]) if s == 2.0] == marked
+
+
+def test_the_uncertainty_command_writes_its_plot_and_refuses_other_models(tmp_path, capsys):
+    from vidpred.cli import main
+
+    folder = save_model(svg(), tmp_path / "lp", config={"data": {"name": "stochastic_moving_mnist", "num_digits": 1}})
+    assert main(["uncertainty", str(folder), "--out", str(tmp_path / "u"), "--sequences", "3", "--frames", "30"]) == 0
+    assert {p.name for p in (tmp_path / "u").iterdir()} == {"uncertainty.png", "uncertainty.csv", "uncertainty.json"}
+    import json
+
+    result = json.loads((tmp_path / "u" / "uncertainty.json").read_text())
+    assert list(result["frames_after_wall_hits"]) == ["digit 1"]  # the run's own data settings: one digit
+    assert len(result["sigma_mean"]) == 29 and "wall hits is" in capsys.readouterr().out
+    save_model(svg("svg_fp_smmnist"), tmp_path / "fp")
+    assert main(["uncertainty", str(tmp_path / "fp"), "--out", str(tmp_path / "v")]) == 2
+    assert "an SVG model with a fixed prior; only SVG-LP learns a prior" in capsys.readouterr().err
+    assert not (tmp_path / "v").exists()

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from vidpred.data.base import DatasetSpec
-from vidpred.data.synthetic import DigitDataConfig, Trajectory, build_digit_dataset, prepare_test_set
+from vidpred.data.synthetic import DigitDataConfig, Trajectory, build_digit_dataset, prepare_test_set, scaled_digits
 from vidpred.registry import register_dataset
 
 
@@ -45,31 +45,49 @@ def trajectory(cfg: StochasticMovingMNISTConfig, rng: np.random.Generator) -> Tr
     position = rng.integers(0, limit + 1, size=(cfg.num_digits, 2))
     velocity = rng.integers(-m, m + 1, size=(cfg.num_digits, 2))
     positions, velocities = [position.copy()], [velocity.copy()]
-    for _ in range(cfg.num_frames - 1):
+    hits = np.zeros((cfg.num_frames, cfg.num_digits), dtype=bool)
+    for t in range(1, cfg.num_frames):
         position = position + velocity
         for k in range(cfg.num_digits):
             low, high = position[k] < 0, position[k] > limit
             if not (low.any() or high.any()):
                 continue
+            hits[t, k] = True
             position[k] = np.clip(position[k], 0, limit)
             new = rng.integers(-m, m + 1, size=2)
             away = rng.integers(1, m + 1, size=2)
             velocity[k] = np.where(low, away, np.where(high, -away, new))
         positions.append(position.copy())
         velocities.append(velocity.copy())
-    return Trajectory(np.stack(positions), np.stack(velocities))
+    return Trajectory(np.stack(positions), np.stack(velocities), hits)
 
 
-def generate(cfg: StochasticMovingMNISTConfig, digits: np.ndarray, rng: np.random.Generator):
-    chosen = digits[rng.integers(0, len(digits), size=cfg.num_digits)].astype(np.uint16)
-    path = trajectory(cfg, rng)
+def render(cfg: StochasticMovingMNISTConfig, chosen: np.ndarray, path: Trajectory) -> np.ndarray:
+    """The frames (T, 1, H, W) uint8 of digits ``chosen`` (digits, d, d) moving along ``path``."""
     canvas = np.zeros((cfg.num_frames, 1, cfg.image_size, cfg.image_size), dtype=np.uint16)
     d = cfg.digit_size
     for t in range(cfg.num_frames):
         for k in range(cfg.num_digits):
             r, c = path.positions[t, k]
-            canvas[t, 0, r:r + d, c:c + d] += chosen[k]
-    return np.minimum(canvas, 255).astype(np.uint8), path
+            canvas[t, 0, r:r + d, c:c + d] += chosen[k].astype(np.uint16)
+    return np.minimum(canvas, 255).astype(np.uint8)
+
+
+def generate(cfg: StochasticMovingMNISTConfig, digits: np.ndarray, rng: np.random.Generator):
+    chosen = digits[rng.integers(0, len(digits), size=cfg.num_digits)]
+    path = trajectory(cfg, rng)
+    return render(cfg, chosen, path), path
+
+
+def synchronized(cfg: StochasticMovingMNISTConfig, count: int, seed: int = 0) -> tuple[np.ndarray, Trajectory]:
+    """``count`` sequences (count, T, 1, H, W) uint8 whose digits follow one trajectory (drawn from ``seed``) but
+    are different test digits, and that trajectory with its wall hits: the set-up of SVG's Figure 6, where the
+    true moments of uncertainty are the same in every sequence."""
+    digits = scaled_digits(cfg, "test")
+    rng = np.random.default_rng([seed, 7])
+    path = trajectory(cfg, rng)
+    frames = [render(cfg, digits[rng.integers(0, len(digits), size=cfg.num_digits)], path) for _ in range(count)]
+    return np.stack(frames), path
 
 
 def build(cfg: StochasticMovingMNISTConfig, split: str):

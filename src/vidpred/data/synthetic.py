@@ -32,9 +32,11 @@ Generator = Callable[[DataConfig, np.ndarray, np.random.Generator], tuple[np.nda
 @dataclass
 class Trajectory:
     """Where each digit was: ``positions`` (T, digits, 2) as (row, col) of its top-left corner, and
-    ``velocities`` (T, digits, 2): the velocity with which it leaves frame t."""
+    ``velocities`` (T, digits, 2): the velocity with which it leaves frame t; ``wall_hits`` (T, digits), where the
+    generator knows them: True where the digit reached a wall in frame t (its next velocity is then drawn anew)."""
     positions: np.ndarray
     velocities: np.ndarray
+    wall_hits: np.ndarray | None = None
 
 
 @dataclass

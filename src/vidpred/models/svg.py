@@ -129,13 +129,13 @@ class SVG(Predictor):
             if self.stochastic:
                 q, posterior_state = self.posterior.step(h[:, step], posterior_state)
                 p, prior_state = self._prior(inputs, prior_state)
-                kl.append(q.kl(p))  # (B,), summed over z's dimensions
+                kl.append(q.float().kl(p.float()))  # (B,), summed over z's dimensions; in float32, as the loss
                 inputs = torch.cat([inputs, q.rsample()], dim=1)
             g, predictor_state = self.frame_predictor.step(inputs, predictor_state)
             outputs.append(g)
         frames = [self._skip_frame(step, cfg.num_context) for step in range(1, t)]
         decoded = self.decoder(torch.stack(outputs, 1).flatten(0, 1), [s[:, frames].flatten(0, 1) for s in skips])
-        predicted = decoded.view(b, t - 1, *batch.shape[2:])
+        predicted = decoded.float().view(b, t - 1, *batch.shape[2:])  # the loss in float32 under bf16 autocast
         # per step the mean over pixels and batch, summed over steps (Appendix A; the release's MSELoss per step)
         mse = (predicted - batch[:, 1:]).pow(2).mean(dim=(0, 2, 3, 4)).sum()
         parts, total = {"mse": mse.detach()}, mse

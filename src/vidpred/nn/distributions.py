@@ -33,6 +33,10 @@ class DiagonalGaussian:
         mean, logvar = params.chunk(2, dim=dim)
         return cls(mean, logvar, event_dims)
 
+    def float(self) -> "DiagonalGaussian":
+        """The same distribution in float32 (a KL or log-density computed under bf16 autocast loses digits)."""
+        return DiagonalGaussian(self.mean.float(), self.logvar.float(), self.event_dims)
+
     @property
     def std(self) -> torch.Tensor:
         return torch.exp(0.5 * self.logvar)
