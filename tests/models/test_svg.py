@@ -203,3 +203,16 @@ def test_the_uncertainty_command_writes_its_plot_and_refuses_other_models(tmp_pa
     assert main(["uncertainty", str(tmp_path / "fp"), "--out", str(tmp_path / "v")]) == 2
     assert "an SVG model with a fixed prior; only SVG-LP learns a prior" in capsys.readouterr().err
     assert not (tmp_path / "v").exists()
+
+
+@pytest.mark.parametrize("kind", ["dcgan", "vgg"])
+def test_frame_encoders_and_decoders_mirror_each_other_at_any_width(kind):
+    from vidpred.nn.blocks import FrameDecoder, FrameEncoder
+
+    for width in (16, 64):
+        encoder, decoder = FrameEncoder(3, 32, kind, width), FrameDecoder(3, 32, kind, width)
+        h, skips = encoder(torch.rand(2, 3, 64, 64))
+        assert h.shape == (2, 32) and h.abs().max() <= 1  # tanh
+        assert [s.shape[1] for s in skips] == [width, 2 * width, 4 * width, 8 * width]
+        frames = decoder(h, skips)
+        assert frames.shape == (2, 3, 64, 64) and 0 <= frames.min() and frames.max() <= 1  # sigmoid

@@ -52,6 +52,7 @@ class SVGConfig(ModelConfig):
     name: str = "svg"
     prior: Literal["learned", "fixed", "none"] = "learned"  # SVG-LP, SVG-FP, the deterministic baseline
     encoder: Literal["dcgan", "vgg"] = "dcgan"  # frame encoder / decoder (§4.1)
+    width: int = 64  # the encoder's first-stage channels, doubling per stage (64: the paper's architectures)
     g_dim: int = 128  # |h| = |g| (§4.1)
     z_dim: int = 10  # |z|: 10 SM-MNIST, 32 KTH, 64 BAIR (§4.1)
     rnn_size: int = 256  # cells per LSTM layer (§4.1)
@@ -70,7 +71,7 @@ class SVGConfig(ModelConfig):
             raise ValueError(f"SVG's frame encoders take 64x64 frames (§4.1); image_size is {self.image_size}")
         if self.num_context < 1:
             raise ValueError("SVG needs at least one context frame")
-        if min(self.g_dim, self.z_dim, self.rnn_size, self.predictor_layers, self.posterior_layers,
+        if min(self.width, self.g_dim, self.z_dim, self.rnn_size, self.predictor_layers, self.posterior_layers,
                self.prior_layers) < 1 or self.beta < 0 or self.kl_warmup_steps < 0:
             raise ValueError("SVG's sizes must be positive and beta and kl_warmup_steps non-negative")
 
@@ -81,8 +82,8 @@ class SVG(Predictor):
     def __init__(self, config: SVGConfig):
         super().__init__(config)
         c, g, z = config.channels, config.g_dim, config.z_dim
-        self.encoder = FrameEncoder(c, g, config.encoder)
-        self.decoder = FrameDecoder(c, g, config.encoder)
+        self.encoder = FrameEncoder(c, g, config.encoder, config.width)
+        self.decoder = FrameDecoder(c, g, config.encoder, config.width)
         latent = z if config.prior != "none" else 0
         self.frame_predictor = LSTMStack(g + latent, g, config.rnn_size, config.predictor_layers)
         if config.prior != "none":

@@ -41,11 +41,12 @@ def _conv_bn_lrelu(cin: int, cout: int, kernel: int, stride: int, padding: int, 
 class FrameEncoder(nn.Module):
     """``kind="dcgan"``: four stride-2 4x4 convolutions (64, 128, 256, 512 channels: 64x64 -> 4x4) then a 4x4
     convolution to ``dim``; ``kind="vgg"``: VGG16's blocks (2, 2, 3, 3 3x3 convolutions of 64, 128, 256, 512
-    channels, max-pooled between them) then max-pool and a 4x4 convolution to ``dim``. BatchNorm and tanh on h."""
+    channels, max-pooled between them) then max-pool and a 4x4 convolution to ``dim``. BatchNorm and tanh on h.
+    ``width``: the first stage's channels, doubling per stage (64: the paper's; smaller for CPU-sized presets)."""
 
-    def __init__(self, channels: int, dim: int, kind: str = "dcgan"):
+    def __init__(self, channels: int, dim: int, kind: str = "dcgan", width: int = 64):
         super().__init__()
-        widths = (64, 128, 256, 512)
+        widths = tuple(width * 2 ** i for i in range(4))
         if kind == "dcgan":
             sizes = (channels,) + widths
             self.stages = nn.ModuleList(_conv_bn_lrelu(a, b, 4, 2, 1) for a, b in zip(sizes, sizes[1:]))
@@ -61,7 +62,7 @@ class FrameEncoder(nn.Module):
         else:
             raise ValueError(f"unknown frame encoder {kind!r}; choose dcgan or vgg")
         self.kind, self.dim = kind, dim
-        self.out = nn.Sequential(nn.Conv2d(512, dim, 4, 1, 0), nn.BatchNorm2d(dim), nn.Tanh())
+        self.out = nn.Sequential(nn.Conv2d(widths[-1], dim, 4, 1, 0), nn.BatchNorm2d(dim), nn.Tanh())
 
     def forward(self, frames):
         """frames (N, C, 64, 64) -> (h (N, dim), [the four stages' outputs, finest first])."""
@@ -77,21 +78,22 @@ class FrameDecoder(nn.Module):
     each scale the skip of that scale is concatenated (doubling the channels) before the stage; DCGAN stages are
     stride-2 transposed convolutions, VGG stages nearest upsampling and 3x3 convolutions. Sigmoid output."""
 
-    def __init__(self, channels: int, dim: int, kind: str = "dcgan"):
+    def __init__(self, channels: int, dim: int, kind: str = "dcgan", width: int = 64):
         super().__init__()
         self.kind, self.dim = kind, dim
-        self.first = _conv_bn_lrelu(dim, 512, 4, 1, 0, transposed=True)
+        w1, w2, w4, w8 = (width * 2 ** i for i in range(4))
+        self.first = _conv_bn_lrelu(dim, w8, 4, 1, 0, transposed=True)
         if kind == "dcgan":
-            self.stages = nn.ModuleList([_conv_bn_lrelu(1024, 256, 4, 2, 1, True), _conv_bn_lrelu(512, 128, 4, 2, 1, True),
-                                         _conv_bn_lrelu(256, 64, 4, 2, 1, True)])
-            self.last = nn.Sequential(nn.ConvTranspose2d(128, channels, 4, 2, 1), nn.Sigmoid())
+            self.stages = nn.ModuleList([_conv_bn_lrelu(2 * w8, w4, 4, 2, 1, True), _conv_bn_lrelu(2 * w4, w2, 4, 2, 1, True),
+                                         _conv_bn_lrelu(2 * w2, w1, 4, 2, 1, True)])
+            self.last = nn.Sequential(nn.ConvTranspose2d(2 * w1, channels, 4, 2, 1), nn.Sigmoid())
             self.up = nn.Identity()
         elif kind == "vgg":
-            plan = ((1024, (512, 512, 256)), (512, (256, 256, 128)), (256, (128, 64)))
+            plan = ((2 * w8, (w8, w8, w4)), (2 * w4, (w4, w4, w2)), (2 * w2, (w2, w1)))
             self.stages = nn.ModuleList(
                 nn.Sequential(*[_conv_bn_lrelu(cin if i == 0 else widths[i - 1], w, 3, 1, 1)
                                 for i, w in enumerate(widths)]) for cin, widths in plan)
-            self.last = nn.Sequential(_conv_bn_lrelu(128, 64, 3, 1, 1), nn.ConvTranspose2d(64, channels, 3, 1, 1),
+            self.last = nn.Sequential(_conv_bn_lrelu(2 * w1, w1, 3, 1, 1), nn.ConvTranspose2d(w1, channels, 3, 1, 1),
                                       nn.Sigmoid())
             self.up = nn.Upsample(scale_factor=2, mode="nearest")
         else:
