@@ -3,51 +3,29 @@
     .venv/bin/python benchmarks/svg_throughput.py [--preset svg_lp_smmnist] [--batch 16] [--steps 12]
         [--out benchmarks/results/svg_throughput.json]
 
-Builds the preset from one seed and trains it ``--steps`` steps with Adam (lr 0.002, §4.1) on the same fixed
-batch of 2-digit Stochastic Moving MNIST clips (5 + 10 frames, the preset's), once in float32 and once under
-``torch.autocast(bfloat16)`` (Lightning's ``bf16-mixed``); reports the median step time after 2 warm-up steps
-and sequences per second. Threads: torch's default (2 on this machine). Nothing else should run meanwhile.
+Builds the preset from one seed and trains it ``--steps`` steps with (fused) Adam (lr 0.002, §4.1) on the same
+fixed batch of 2-digit Stochastic Moving MNIST clips (5 + 10 frames, the preset's), once in float32 and once under
+``torch.autocast(bfloat16)`` (Lightning's ``bf16-mixed``), through ``bf16_training.train``: the median step time
+after 3 warm-up steps, and sequences per second. Threads: torch's default (2 on this machine). Nothing else should run meanwhile.
 """
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
-import time
 from pathlib import Path
 
 import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
+from bf16_training import train  # noqa: E402
 from data_loading import save_result  # noqa: E402
-
-
-def measure(preset: str, batch: torch.Tensor, steps: int, bf16: bool) -> dict:
-    from vidpred.models.io import build_model
-    from vidpred.models.presets import PRESETS
-
-    torch.manual_seed(0)
-    model = build_model(PRESETS[preset]()).train()
-    optimizer = torch.optim.Adam(model.parameters(), lr=0.002)
-    times = []
-    for _ in range(steps):
-        started = time.perf_counter()
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-            loss = model.loss(batch).total
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        times.append(time.perf_counter() - started)
-    step = statistics.median(times[2:])
-    return {"seconds_per_step": round(step, 3), "sequences_per_second": round(len(batch) / step, 2),
-            "last_loss": round(loss.item(), 5), "parameters": sum(p.numel() for p in model.parameters())}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--preset", default="svg_lp_smmnist")
     parser.add_argument("--batch", type=int, default=16)
-    parser.add_argument("--steps", type=int, default=12)
+    parser.add_argument("--steps", type=int, default=13)
     parser.add_argument("--out", default="benchmarks/results/svg_throughput.json")
     args = parser.parse_args()
     from vidpred.data import build_dataset, data_config
@@ -56,9 +34,14 @@ def main() -> None:
     frames = PRESETS[args.preset]().clip_frames
     dataset = build_dataset(data_config("stochastic_moving_mnist", num_frames=frames), "train")
     batch = torch.stack([dataset[i] for i in range(args.batch)])
+    from vidpred.models.io import build_model
+
     results = {}
     for name, bf16 in (("float32", False), ("bf16", True)):
-        results[name] = measure(args.preset, batch, args.steps, bf16)
+        run = train(lambda: build_model(PRESETS[args.preset]()), [batch], bf16, args.steps, lr=0.002)
+        step = run["seconds_per_step"]
+        results[name] = {"seconds_per_step": round(step, 3), "sequences_per_second": round(args.batch / step, 2),
+                         "final_loss": round(run["final_loss"], 5)}
         print(f"{args.preset} {name}: {results[name]['seconds_per_step']} s/step, "
               f"{results[name]['sequences_per_second']} sequences/s")
     speedup = results["float32"]["seconds_per_step"] / results["bf16"]["seconds_per_step"]

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import torch
+import yaml
 
 from vidpred.cli import main
 
@@ -25,6 +26,18 @@ def one_sentence(result: subprocess.CompletedProcess, code: int = 2) -> str:
     assert result.returncode == code, result.stderr
     assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
     return lines[0]
+
+
+def tiny_config(tmp_path: Path, **trainer) -> Path:
+    """A config file for a convlstm of a few hundred parameters on 32x32 Moving MNIST, with ``trainer`` settings."""
+    config = tmp_path / "tiny.yaml"
+    config.write_text(yaml.safe_dump({
+        "name": "tiny", "runs_dir": str(tmp_path / "runs"),
+        "model": {"name": "convlstm", "hidden": [4], "kernel_size": 3, "patch_size": 4, "image_size": 32,
+                  "num_context": 2, "num_predicted": 2},
+        "data": {"name": "moving_mnist", "image_size": 32, "digit_size": 16, "num_frames": 4, "num_test": 8},
+        "trainer": {"batch_size": 2, "sample_every": 0, "log_every": 1, **trainer}}))
+    return config
 
 
 @pytest.fixture
@@ -171,22 +184,15 @@ def test_a_damaged_evaluation_is_named_by_report(tmp_path):
 
 
 def test_an_unloadable_checkpoint_on_resume_is_named(tmp_path):
-    import yaml
-
-    config = tmp_path / "tiny.yaml"
-    config.write_text(yaml.safe_dump({
-        "name": "tiny", "runs_dir": str(tmp_path / "runs"),
-        "model": {"name": "convlstm", "hidden": [4], "kernel_size": 3, "patch_size": 4, "image_size": 32,
-                  "num_context": 2, "num_predicted": 2},
-        "data": {"name": "moving_mnist", "image_size": 32, "digit_size": 16, "num_frames": 4, "num_test": 8},
-        "trainer": {"max_steps": 2, "batch_size": 2, "checkpoint_every": 1, "sample_every": 0, "log_every": 1}}))
+    from vidpred.config import to_dict
     from vidpred.training.config import load_experiment
     from vidpred.training.runner import run_folder
 
+    config = tiny_config(tmp_path, max_steps=2, checkpoint_every=1)
+
     folder = run_folder(load_experiment(config))
     folder.mkdir(parents=True)
-    (folder / "config.yaml").write_text(yaml.safe_dump(__import__("vidpred.config", fromlist=["to_dict"]).to_dict(
-        load_experiment(config)), sort_keys=False))
+    (folder / "config.yaml").write_text(yaml.safe_dump(to_dict(load_experiment(config)), sort_keys=False))
     (folder / "checkpoints").mkdir()
     # a pickle that would run code if loaded unsafely
     marker = tmp_path / "code_ran"
@@ -262,17 +268,8 @@ def _interrupted_training(config: Path, signals: int) -> str:
 
 
 def test_ctrl_c_during_training_stops_at_the_end_of_a_step_with_its_checkpoint(tmp_path):
-    import yaml
-
-    config = tmp_path / "tiny.yaml"
-    config.write_text(yaml.safe_dump({
-        "name": "tiny", "runs_dir": str(tmp_path / "runs"),
-        "model": {"name": "convlstm", "hidden": [4], "kernel_size": 3, "patch_size": 4, "image_size": 32,
-                  "num_context": 2, "num_predicted": 2},
-        "data": {"name": "moving_mnist", "image_size": 32, "digit_size": 16, "num_frames": 4, "num_test": 8},
-        # no periodic checkpoint before the interruption: the one there is, Ctrl-C wrote
-        "trainer": {"max_steps": 100000, "batch_size": 2, "checkpoint_every": 100000, "sample_every": 0,
-                    "log_every": 1, "accelerator": "cpu"}}))
+    # no periodic checkpoint before the interruption: the one there is, Ctrl-C wrote
+    config = tiny_config(tmp_path, max_steps=100000, checkpoint_every=100000, accelerator="cpu")
     folder = tmp_path / "runs" / "tiny"
     rest = _interrupted_training(config, signals=1)
     assert "stopping after this step" in rest
