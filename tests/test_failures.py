@@ -278,4 +278,5 @@ def test_ctrl_c_during_training_stops_at_the_end_of_a_step_with_its_checkpoint(t
     # twice: at once, from that checkpoint on; still one line, and the run resumes from where it had been
     rest = _interrupted_training(config, signals=2)
     assert f"vidpred: resuming tiny from {folder / 'checkpoints' / 'last.ckpt'}" in rest
+    assert "Restor" not in rest  # Lightning's two lines on restoring say nothing vidpred's line does not
     assert torch.load(folder / "checkpoints" / "last.ckpt", weights_only=True)["global_step"] >= step

@@ -38,12 +38,16 @@ def weights_digest(module) -> str:
 
 
 class _QuietLightning(logging.Filter):
-    """Drops Lightning's tip to install its cloud logger, printed at the start of every training stage, and its
-    line on Ctrl-C (the command says what happened in its own one line)."""
+    """Drops Lightning's lines that repeat or advertise: its tip to install its cloud logger (printed at the start
+    of every training stage), its line on Ctrl-C and its two lines on restoring a checkpoint (vidpred says what
+    happened in its own one line)."""
+
+    QUIET = ("litlogger", "Detected KeyboardInterrupt", "Restoring states from the checkpoint",
+             "Restored all states from the checkpoint")
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        return "litlogger" not in message and "Detected KeyboardInterrupt" not in message
+        return not any(text in message for text in self.QUIET)
 
 
 logging.getLogger("lightning.pytorch.utilities.rank_zero").addFilter(_QuietLightning())
