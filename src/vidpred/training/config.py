@@ -16,9 +16,11 @@ preset's config with the keys beside it overriding (``models/presets.py``).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Literal
 
 from vidpred.config import load as load_config
+from vidpred.config import read_yaml, to_dict
 from vidpred.data.base import DataConfig
 from vidpred.models.base import ModelConfig
 from vidpred.registry import dataset_spec, model_spec, preset
@@ -108,10 +110,6 @@ DATA_STATS = "data_stats"  # the config.yaml key of a run's training-data statis
 def run_config(cfg: ExperimentConfig, folder) -> dict:
     """``cfg`` as saved with a model: the experiment config, with the training data's statistics that the run
     folder's config.yaml recorded when the run began (``runner.train``)."""
-    from pathlib import Path
-
-    from vidpred.config import read_yaml, to_dict
-
     saved = Path(folder) / "config.yaml"
     stats = read_yaml(saved).get(DATA_STATS) if saved.is_file() else None
     return {**to_dict(cfg), **({DATA_STATS: stats} if stats else {})}
