@@ -1,5 +1,6 @@
 """Smoke tests of every CLI verb that exists so far."""
 import json
+from pathlib import Path
 
 import pytest
 
@@ -64,15 +65,37 @@ def test_demo_predicts_with_the_committed_pretrained_pipeline(tmp_path):
     assert main(["demo", "--out", str(out), "--sequences", "2", "--samples", "2", "--num-test", "20"]) == 0
     summary = json.loads((out / "summary.json").read_text())
     assert summary["sequences"] == 2
-    assert set(summary["metrics"]) == {"s_hr_vqvae", "video_vqvae", "copy_last", "blank"}
-    assert summary["deterministic"] == ["s_hr_vqvae"]
+    mmnist = summary["sections"]["mmnist-10-10"]
+    assert set(mmnist["metrics"]) == {"s_hr_vqvae", "video_vqvae", "copy_last", "blank"}
+    assert mmnist["deterministic"] == ["s_hr_vqvae"]
     for label in ("s_hr_vqvae", "video_vqvae"):
-        assert 0 < summary["metrics"][label]["ssim_uniform7"]["best"] <= 1
+        assert 0 < mmnist["metrics"][label]["ssim_uniform7"]["best"] <= 1
         assert (out / label / "report.html").is_file()
     page = (out / "report.html").read_text()
-    assert all(label in page for label in summary["metrics"])  # one report with every model and baseline
+    assert all(label in page for label in mmnist["metrics"])  # one report with every model and baseline
     grid = read_video(out / "predictions.gif")
     assert grid.shape[0] == 20  # one animation frame per time step: 10 context + 10 predicted
+
+
+def test_demo_shows_each_model_under_the_protocol_of_its_training_data(tmp_path, capsys):
+    from vidpred.models.io import build_model, save_model
+
+    svg = save_model(build_model("svg", width=8, rnn_size=16), tmp_path / "svg",
+                     config={"data": {"name": "stochastic_moving_mnist"}})
+    shr = Path(__file__).parents[1] / "pretrained" / "mmnist_s_hr_vqvae"
+    out = tmp_path / "demo"
+    assert main(["demo", "--out", str(out), "--model", str(shr), "--model", str(svg), "--sequences", "2",
+                 "--samples", "2", "--num-test", "20"]) == 0
+    sections = json.loads((out / "summary.json").read_text())["sections"]
+    assert set(sections) == {"mmnist-10-10", "smmnist-5-10"}
+    assert set(sections["smmnist-5-10"]["metrics"]) == {"svg", "copy_last", "blank"}
+    assert set(sections["mmnist-10-10"]["metrics"]) == {"s_hr_vqvae", "copy_last", "blank"}
+    assert (out / "smmnist" / "report.html").is_file() and (out / "smmnist" / "svg" / "report.html").is_file()
+    assert read_video(out / "smmnist" / "predictions.gif").shape[0] == 15  # 5 context + 10 predicted
+    assert "**smmnist-5-10** (stochastic_moving_mnist: 5 context frames" in (out / "summary.md").read_text()
+    other = save_model(build_model("copy_last"), tmp_path / "kth", config={"data": {"name": "kth"}})
+    assert main(["demo", "--out", str(tmp_path / "d2"), "--model", str(other)]) == 2
+    assert "was trained on kth; the demo shows models of moving_mnist and stochastic_moving_mnist" in capsys.readouterr().err
 
 
 def test_evaluate_and_report(tmp_path, capsys):
@@ -312,8 +335,6 @@ def test_predict_says_what_the_model_was_trained_on_when_the_input_is_unlike_it(
 
 def test_predict_shows_progress_and_is_reproducible_for_a_seed(tmp_path, capsys):
     import numpy as np
-
-    from pathlib import Path
 
     pretrained = str(Path(__file__).parents[1] / "pretrained" / "mmnist_s_hr_vqvae")
     argv = ["predict", pretrained, "--input", "data:moving_mnist:0", "--samples", "3",

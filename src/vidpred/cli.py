@@ -564,13 +564,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_report)
 
     p = verbs.add_parser("demo", help="the main job run by `make demo`",
-                         description="The pretrained S-HR-VQVAE and Video VQ-VAE predict clips of the Moving MNIST "
-                                     "test set: a GIF of their predictions, metrics beside copy-last and blank, "
-                                     "report.html.")
+                         description="The pretrained models predict clips of the test set of the data they were "
+                                     "trained on (Moving MNIST, Stochastic Moving MNIST): a GIF of their "
+                                     "predictions, metrics beside copy-last and blank, report.html.")
     p.add_argument("--out", default="outputs/demo", help="output folder (default outputs/demo)")
     p.add_argument("--model", action="append",
-                   help="a trained Moving MNIST model folder; repeat for several (default: the pretrained "
-                        "mmnist_s_hr_vqvae and mmnist_video_vqvae)")
+                   help="a model folder trained on Moving MNIST or SM-MNIST; repeat for several (default: every "
+                        "model in pretrained/)")
     p.add_argument("--sequences", type=positive_int, default=16, help="test clips to predict (default 16)")
     p.add_argument("--samples", type=positive_int, default=3, help="samples per clip (default 3)")
     p.add_argument("--num-test", type=positive_int, default=10000,
