@@ -280,8 +280,16 @@ def cmd_export(args) -> None:
     from vidpred.models.io import CONFIG_FILE, WEIGHTS_FILE, load_model, save_model
 
     output_folder(args.out)
-    model = load_model(args.run)
-    config = read_yaml(Path(args.run) / CONFIG_FILE)
+    run = Path(args.run)
+    if not (run / WEIGHTS_FILE).is_file() and (run / "checkpoints" / "last.ckpt").is_file():
+        from vidpred.training.runner import model_from_checkpoint  # an unfinished run: its last checkpoint
+
+        model, step = model_from_checkpoint(run)
+        print(f"vidpred: note: {run} has not finished training; exporting its last checkpoint (step {step})",
+              file=sys.stderr)
+    else:
+        model = load_model(run)
+    config = read_yaml(run / CONFIG_FILE)
     with removed_on_failure(args.out):
         out = save_model(model, args.out, config=config, half=args.half)
     size = (out / WEIGHTS_FILE).stat().st_size + (out / CONFIG_FILE).stat().st_size
@@ -479,7 +487,8 @@ def build_parser() -> argparse.ArgumentParser:
         "export", help="copy a trained model (config + weights) into a folder to share",
         usage="vidpred export RUN_DIR --out DIR [--half]",
         description="Write a trained model's config.yaml and model.safetensors into DIR (e.g. pretrained/NAME); "
-                    "--half stores the weights as float16, half the size (loading casts them back to float32).")
+                    "--half stores the weights as float16, half the size (loading casts them back to float32). A "
+                    "single-stage run stopped before it finished (Ctrl-C) is exported from its last checkpoint.")
     p.add_argument("run", help="a run folder or saved model")
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--half", action="store_true", help="store floating-point weights as float16")

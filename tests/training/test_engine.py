@@ -255,3 +255,17 @@ def build_untrained() -> dict:
     cfg = load_experiment(base=tiny(Path("unused")))
     torch.manual_seed(cfg.seed)
     return build_model(cfg.model).state_dict()
+
+
+def test_an_unfinished_run_is_exported_from_its_last_checkpoint(tmp_path, capsys):
+    from vidpred.cli import main
+
+    cfg = load_experiment(base=tiny(tmp_path))
+    folder = train(cfg)
+    published = load_model(folder)
+    (folder / "model.safetensors").unlink()  # as a run stopped with Ctrl-C leaves it
+    assert main(["export", str(folder), "--out", str(tmp_path / "exported")]) == 0
+    assert "has not finished training; exporting its last checkpoint (step 2)" in capsys.readouterr().err
+    exported = load_model(tmp_path / "exported")
+    assert all(torch.equal(a, b) for a, b in zip(exported.state_dict().values(), published.state_dict().values()))
+    assert training_data(tmp_path / "exported")["clips_measured"] == 32  # the run's config travels with it

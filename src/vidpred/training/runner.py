@@ -20,13 +20,16 @@ import shutil
 import sys
 from pathlib import Path
 
+import torch
 import yaml
 
 from vidpred.config import ConfigError, atomic_write_text, read_yaml, to_dict
 from vidpred.data import build_dataset
 from vidpred.data.base import intensity_stats
+from vidpred.models.io import build_model
+from vidpred.training.callbacks import LAST_CHECKPOINT
 from vidpred.training.config import DATA_STATS, ExperimentConfig, StageSettings, load_experiment
-from vidpred.training.fit import train_predictor, weights_digest  # noqa: F401  (the one-run API, re-exported)
+from vidpred.training.fit import check_checkpoint, train_predictor, weights_digest  # noqa: F401  (the one-run API)
 from vidpred.training.stages import stage_config, stages_for
 
 BUDGET = ("max_steps", "max_minutes")  # what may grow between two runs of one folder
@@ -60,6 +63,24 @@ def train(cfg: ExperimentConfig, fresh: bool = False) -> Path:
         stage.run(cfg, folder, True)
         atomic_write_text(done, "finished\n")
     return folder
+
+
+def model_from_checkpoint(folder: str | Path):
+    """The model of an unfinished single-stage run, from its last checkpoint (loaded with ``weights_only``), and
+    the step it was written at: what ``vidpred export`` gives for a run stopped before it published its weights."""
+    folder = Path(folder)
+    saved = read_yaml(folder / "config.yaml")
+    saved.pop(DATA_STATS, None)
+    cfg = load_experiment(base=saved)
+    if len(stages_for(cfg)) > 1:
+        raise ConfigError(f"{folder} trains in stages and has not finished them; export it once `vidpred train` "
+                          "has run every stage")
+    last = folder / "checkpoints" / LAST_CHECKPOINT
+    check_checkpoint(last)
+    checkpoint = torch.load(last, map_location="cpu", weights_only=True)
+    model = build_model(cfg.model)
+    model.load_state_dict({k.removeprefix("model."): v for k, v in checkpoint["state_dict"].items()})
+    return model.eval(), int(checkpoint["global_step"])
 
 
 def _flat(tree, prefix: str = "") -> dict:
