@@ -145,13 +145,18 @@ def write_per_frame_csv(results: dict, path: Path) -> None:
     atomic_write_text(path, buffer.getvalue())
 
 
+def _relative(path: Path, page: Path) -> str:
+    """``path`` as a link from the page written at ``page`` (HTML-escaped, forward slashes)."""
+    return html.escape(Path(os.path.relpath(path, page.parent)).as_posix())
+
+
 def _image(path: Path, page: Path) -> str:
     """An ``<img>`` of ``path`` for the page written at ``page``: embedded up to ``EMBED_LIMIT`` bytes, else
     referenced by its path relative to the page (a click opens it alone)."""
     if path.stat().st_size <= EMBED_LIMIT:
         mime = "image/gif" if path.suffix == ".gif" else "image/png"
         return f"<img src='data:{mime};base64,{base64.b64encode(path.read_bytes()).decode()}' alt='{path.name}'>"
-    href = html.escape(Path(os.path.relpath(path, page.parent)).as_posix())
+    href = _relative(path, page)
     return f"<a href='{href}'><img src='{href}' alt='{path.name}'></a>"
 
 
@@ -170,13 +175,13 @@ def _summary_rows(results: dict) -> list[list[str]]:
 def _grid_figure(png: Path, page: Path) -> str:
     """A sample grid: the still grid (embedded when small) and a link to its animation beside it."""
     gif = png.with_suffix(".gif")
-    href = html.escape(Path(os.path.relpath(gif, page.parent)).as_posix())
-    return f"<h3>{png.stem}</h3>{_image(png, page)}<p><a href='{href}'>{gif.name}</a>: the same, animated.</p>"
+    return (f"<h3>{png.stem}</h3>{_image(png, page)}<p><a href='{_relative(gif, page)}'>{gif.name}</a>: the same, "
+            "animated.</p>")
 
 
 @dataclass
 class Link:
-    """A table cell that links to another page."""
+    """A table cell that links to another page (``href``: already a relative, escaped link)."""
     text: str
     href: str
 
@@ -186,7 +191,7 @@ class Link:
 
 def _cell(value) -> str:
     if isinstance(value, Link):
-        return f"<a href='{html.escape(value.href)}'>{html.escape(value.text)}</a>"
+        return f"<a href='{value.href}'>{html.escape(value.text)}</a>"
     return html.escape(value)
 
 
@@ -364,7 +369,7 @@ def compare(folders: list[str | Path], out: str | Path) -> Path:
     rows = []
     for folder, label, r in zip(folders, labels, results):
         own = folder / "report.html"
-        name = Link(label, Path(os.path.relpath(own, out)).as_posix()) if own.is_file() else label
+        name = Link(label, _relative(own, page)) if own.is_file() else label
         cells = [_fmt(r["metrics"][m]["best"]["mean"], r["metrics"][m]["best"]["ci95"]) if m in r["metrics"]
                  else _not_computed(r, m) for m in metrics]
         if with_fvd:
