@@ -1,6 +1,6 @@
 """Training throughput of a paper-size SVG model on this machine, float32 against bf16 autocast.
 
-    .venv/bin/python benchmarks/svg_throughput.py [--preset svg_lp_smmnist] [--batch 16] [--steps 12]
+    .venv/bin/python benchmarks/svg_throughput.py [--preset svg_lp_smmnist] [--width 64] [--batch 16] [--steps 13]
         [--out benchmarks/results/svg_throughput.json]
 
 Builds the preset from one seed and trains it ``--steps`` steps with (fused) Adam (lr 0.002, §4.1) on the same
@@ -24,6 +24,7 @@ from data_loading import save_result  # noqa: E402
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--preset", default="svg_lp_smmnist")
+    parser.add_argument("--width", type=int, help="the frame encoder's first-stage channels (default: the preset's)")
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--steps", type=int, default=13)
     parser.add_argument("--out", default="benchmarks/results/svg_throughput.json")
@@ -38,14 +39,16 @@ def main() -> None:
 
     results = {}
     for name, bf16 in (("float32", False), ("bf16", True)):
-        run = train(lambda: build_model(PRESETS[args.preset]()), [batch], bf16, args.steps, lr=0.002)
+        config = PRESETS[args.preset]()
+        config.width = args.width or config.width
+        run = train(lambda: build_model(config), [batch], bf16, args.steps, lr=0.002)
         step = run["seconds_per_step"]
         results[name] = {"seconds_per_step": round(step, 3), "sequences_per_second": round(args.batch / step, 2),
                          "final_loss": round(run["final_loss"], 5)}
         print(f"{args.preset} {name}: {results[name]['seconds_per_step']} s/step, "
               f"{results[name]['sequences_per_second']} sequences/s")
     speedup = results["float32"]["seconds_per_step"] / results["bf16"]["seconds_per_step"]
-    save_result(args.out, "svg_throughput.py", preset=args.preset, batch=args.batch, frames=frames,
+    save_result(args.out, "svg_throughput.py", preset=args.preset, width=config.width, batch=args.batch, frames=frames,
                 steps=args.steps, results=results, bf16_speedup=round(speedup, 2))
 
 
