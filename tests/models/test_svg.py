@@ -56,7 +56,7 @@ def test_generated_frames_are_fed_back_and_the_future_is_never_seen():
 
 @pytest.mark.parametrize("preset", ["svg_lp_smmnist", "svg_fp_smmnist", "svg_det_smmnist"])
 def test_samples_differ_for_the_stochastic_variants_only_and_are_seeded(preset):
-    model = svg(preset)
+    model = svg(preset, width=8)
     context = torch.rand(2, 5, 1, 64, 64)
     one = model.predict(context, 3, num_samples=2, generator=torch.Generator().manual_seed(0))
     again = model.predict(context, 3, num_samples=2, generator=torch.Generator().manual_seed(0))
@@ -82,7 +82,7 @@ def test_the_loss_is_the_step_sum_of_pixel_mse_plus_beta_kl():
 
 
 def test_kl_warmup_raises_beta_linearly_and_is_off_by_default():
-    model = svg(kl_warmup_steps=4)
+    model = svg(kl_warmup_steps=4, width=8)
     model.train()
     weights = []
     for _ in range(6):
@@ -124,7 +124,7 @@ def test_presets_are_built_at_the_papers_sizes(preset, channels, z, beta, contex
 
 def test_save_and_load_keep_every_variant(tmp_path):
     for preset in ("svg_fp_smmnist", "svg_det_smmnist"):
-        model = svg(preset)
+        model = svg(preset, width=8)
         loaded = load_model(save_model(model, tmp_path / preset))
         context = torch.rand(1, 5, 1, 64, 64)
         g = lambda: torch.Generator().manual_seed(3)  # noqa: E731
@@ -145,7 +145,7 @@ def test_trains_through_vidpred_train_with_accumulated_batches(tmp_path, capsys)
     config = tmp_path / "svg.yaml"
     config.write_text(yaml.safe_dump({
         "name": "svg_tiny", "runs_dir": str(tmp_path / "runs"),
-        "model": {"preset": "svg_lp_smmnist", "kl_warmup_steps": 10},
+        "model": {"preset": "svg_lp_smmnist", "kl_warmup_steps": 10, "width": 8},
         "data": {"name": "stochastic_moving_mnist", "num_frames": 15, "num_test": 4},
         "optim": {"lr": 0.002},
         "trainer": {"max_steps": 2, "batch_size": 2, "accumulate_batches": 2, "checkpoint_every": 1,
