@@ -34,7 +34,7 @@ SECTIONS = {"moving_mnist": ("mmnist-10-10", "."), "stochastic_moving_mnist": ("
 
 def _prediction_grid(models: dict, dataset, count: int, samples: int, context: int, horizon: int, seed: int,
                      path: Path) -> None:
-    from vidpred.io.grid import GridRow, write_grid
+    from vidpred.io.grid import GridRow, write_grids
 
     clips = torch.stack([dataset[i] for i in range(count)])
     predicted = {label: (model.predict(clips[:, :context], horizon, samples,
@@ -47,8 +47,7 @@ def _prediction_grid(models: dict, dataset, count: int, samples: int, context: i
             rows += [GridRow(torch.cat([clips[i, :context], video[i, s]]),
                              label if shown == 1 else f"{label} {s + 1}", num_context=context, predicted=True)
                      for s in range(shown)]
-    write_grid(path.with_suffix(".gif"), rows, fps=4.0)
-    write_grid(path.with_suffix(".png"), rows)
+    write_grids(path, rows)
 
 
 def _section(protocol_name: str, models: dict, out: Path, sequences: int, samples: int, num_test: int | None) -> dict:

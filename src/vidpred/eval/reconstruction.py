@@ -51,7 +51,7 @@ def _usage_plot(counts: dict[str, np.ndarray], path: Path) -> None:
 @torch.no_grad()
 def reconstruction_report(tokenizer, dataset, out: str | Path, count: int = 256, batch_size: int = 8,
                           device: str = "cpu", per_layer: bool = False) -> dict:
-    from vidpred.io.grid import GridRow, write_grid
+    from vidpred.io.grid import GridRow, write_grids
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -90,8 +90,7 @@ def reconstruction_report(tokenizer, dataset, out: str | Path, count: int = 256,
     for i, original in enumerate(examples[0]):
         rows += [GridRow(original, "original")] + [GridRow(x[i], label, predicted=True)
                                                      for x, label in zip(examples[1], labels)]
-    write_grid(out / "reconstructions.gif", rows, fps=4.0)
-    write_grid(out / "reconstructions.png", rows)
+    write_grids(out / "reconstructions", rows)
     _usage_plot(counts, out / "code_usage.png")
     budget = tokenizer.bit_budget()
     result = {"clips": len(indices), "metrics": {}, "codes": {}, "bit_budget": budget,

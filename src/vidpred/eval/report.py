@@ -108,7 +108,7 @@ def load_examples(folder: str | Path) -> dict[str, np.ndarray] | None:
 def _example_grids(examples: list[dict], context: int, out: Path, samples: int) -> list[str]:
     """Truth and prediction rows of the example sequences: the best and a random sample when there are several,
     else the one (deterministic) prediction, in ``samples.gif`` / ``.png``."""
-    from vidpred.io.grid import GridRow, write_grid
+    from vidpred.io.grid import GridRow, write_grids
 
     for name in GRID_NAMES:  # an earlier evaluation into this folder may have written the other kind
         for suffix in (".gif", ".png"):
@@ -126,9 +126,7 @@ def _example_grids(examples: list[dict], context: int, out: Path, samples: int) 
             rows.append(GridRow(truth, f"{ex['id']} truth", context))
             rows.append(GridRow(np.concatenate([ex["context"].numpy(), ex[kind].numpy()]),
                                 label, context, predicted=True))
-        write_grid(out / f"{name}.gif", rows, fps=4.0)
-        write_grid(out / f"{name}.png", rows)
-        written += [f"{name}.gif", f"{name}.png"]
+        written += write_grids(out / name, rows)
     return written
 
 
@@ -317,7 +315,7 @@ def _labels(folders: list[Path], results: list[dict]) -> list[str]:
 def _side_by_side(folders: list[Path], results: list[dict], labels: list[str], out: Path) -> list[str]:
     """``samples.gif`` / ``.png``: for each example clip every evaluation holds (the same frames, not just the
     same id), the ground truth, then each model's best sample. Returns the files written."""
-    from vidpred.io.grid import GridRow, write_grid
+    from vidpred.io.grid import GridRow, write_grids
 
     for suffix in (".gif", ".png"):  # an earlier comparison's
         (out / f"samples{suffix}").unlink(missing_ok=True)
@@ -339,9 +337,7 @@ def _side_by_side(folders: list[Path], results: list[dict], labels: list[str], o
                                 predicted=True))
     if not rows:
         return []
-    write_grid(out / "samples.gif", rows, fps=4.0)
-    write_grid(out / "samples.png", rows)
-    return ["samples.gif", "samples.png"]
+    return write_grids(out / "samples", rows)
 
 
 def compare(folders: list[str | Path], out: str | Path) -> Path:

@@ -159,3 +159,9 @@ def write_grid(path: str | Path, rows: list[GridRow], fps: float = 4.0, scale: i
         return path
     frames = animate_grid(rows, scale=scale)  # (T, H, W, 3)
     return write_video(path, frames.transpose(0, 3, 1, 2), fps=fps)
+
+
+def write_grids(stem: str | Path, rows: list[GridRow], fps: float = 4.0) -> list[str]:
+    """The animated and the still grid of ``rows``: ``stem.gif`` and ``stem.png``; returns their file names."""
+    stem = Path(stem)
+    return [write_grid(stem.with_name(stem.name + suffix), rows, fps=fps).name for suffix in (".gif", ".png")]
