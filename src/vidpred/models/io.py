@@ -16,6 +16,7 @@ from vidpred.registry import model_spec
 
 CONFIG_FILE = "config.yaml"
 WEIGHTS_FILE = "model.safetensors"
+DATA_STATS = "data_stats"  # config.yaml's record of the training data's intensity (``data.base.intensity_stats``)
 
 
 def model_config(name: str, **fields) -> ModelConfig:
@@ -92,7 +93,7 @@ def training_data(folder: str | Path) -> dict | None:
     data = saved.get("data") if isinstance(saved, dict) else None
     if not isinstance(data, dict) or "name" not in data:
         return None
-    stats = saved.get("data_stats")
+    stats = saved.get(DATA_STATS)
     return {"name": data["name"], "channels": data.get("channels"), **(stats if isinstance(stats, dict) else {})}
 
 

@@ -23,6 +23,7 @@ from vidpred.config import load as load_config
 from vidpred.config import read_yaml, to_dict
 from vidpred.data.base import DataConfig
 from vidpred.models.base import ModelConfig
+from vidpred.models.io import CONFIG_FILE, DATA_STATS
 from vidpred.registry import dataset_spec, model_spec, preset
 
 
@@ -104,13 +105,10 @@ class ExperimentConfig:
                              f"takes {self.model.channels}-channel {self.model.image_size}px frames")
 
 
-DATA_STATS = "data_stats"  # the config.yaml key of a run's training-data statistics (``intensity_stats``)
-
-
 def run_config(cfg: ExperimentConfig, folder) -> dict:
     """``cfg`` as saved with a model: the experiment config, with the training data's statistics that the run
     folder's config.yaml recorded when the run began (``runner.train``)."""
-    saved = Path(folder) / "config.yaml"
+    saved = Path(folder) / CONFIG_FILE
     stats = read_yaml(saved).get(DATA_STATS) if saved.is_file() else None
     return {**to_dict(cfg), **({DATA_STATS: stats} if stats else {})}
 
