@@ -263,6 +263,7 @@ def cmd_train(args) -> None:
     import yaml
 
     from vidpred.config import to_dict
+    from vidpred.models.io import WEIGHTS_FILE
     from vidpred.training.config import load_experiment
 
     cfg = load_experiment(args.config, args.overrides)
@@ -272,16 +273,17 @@ def cmd_train(args) -> None:
     from vidpred.training.runner import train
 
     folder = train(cfg, fresh=args.fresh)
-    print(f"trained {cfg.name}: weights in {folder / 'model.safetensors'}")
+    print(f"trained {cfg.name}: weights in {folder / WEIGHTS_FILE}")
 
 
 def cmd_export(args) -> None:
     from vidpred.config import read_yaml
     from vidpred.models.io import CONFIG_FILE, WEIGHTS_FILE, load_model, save_model
+    from vidpred.training.config import last_checkpoint
 
     output_folder(args.out)
     run = Path(args.run)
-    if not (run / WEIGHTS_FILE).is_file() and (run / "checkpoints" / "last.ckpt").is_file():
+    if not (run / WEIGHTS_FILE).is_file() and last_checkpoint(run).is_file():
         from vidpred.training.runner import model_from_checkpoint  # an unfinished run: its last checkpoint
 
         model, step = model_from_checkpoint(run)

@@ -24,10 +24,11 @@ from pathlib import Path
 import torch
 
 from vidpred.config import ConfigError, atomic_write_text
+from vidpred.models.io import WEIGHTS_FILE
 
 PRETRAINED_DIR = Path(__file__).resolve().parents[2] / "pretrained"
 PRETRAINED = tuple(PRETRAINED_DIR / name for name in ("mmnist_s_hr_vqvae", "mmnist_video_vqvae", "smmnist_svg_lp")
-                   if (PRETRAINED_DIR / name / "model.safetensors").is_file())
+                   if (PRETRAINED_DIR / name / WEIGHTS_FILE).is_file())
 # the protocol a model is shown under, by the data set it was trained on; and where its section is written
 SECTIONS = {"moving_mnist": ("mmnist-10-10", "."), "stochastic_moving_mnist": ("smmnist-5-10", "smmnist")}
 
@@ -99,12 +100,13 @@ def run_demo(out: Path, model_dirs=PRETRAINED, sequences: int = 16, samples: int
 
     model_dirs = [Path(d) for d in model_dirs]
     for folder in model_dirs:
-        if not (folder / "model.safetensors").is_file():
+        if not (folder / WEIGHTS_FILE).is_file():
             raise ConfigError(f"no trained model in {folder}; train one with `vidpred train "
                               "configs/mmnist/s_hr_vqvae.yaml` and pass its run folder with --model")
     grouped: dict[str, dict] = {}
+    trained_on = {}
     for folder in model_dirs:
-        trained = (training_data(folder) or {}).get("name")
+        trained = trained_on[str(folder)] = (training_data(folder) or {}).get("name")
         if trained not in SECTIONS:
             raise ConfigError(f"{folder} was trained on {trained or 'no named data set'}; the demo shows models of "
                               f"{' and '.join(SECTIONS)}")
@@ -120,7 +122,7 @@ def run_demo(out: Path, model_dirs=PRETRAINED, sequences: int = 16, samples: int
               f"{samples} samples each")
         sections[protocol_name] = _section(protocol_name, models, out / where, sequences, samples,
                                            num_test if data_name == "moving_mnist" else None)
-    summary = {"models": {str(folder): (training_data(folder) or {}).get("name") for folder in model_dirs},
+    summary = {"models": trained_on,
                "sequences": sequences, "samples": samples, "sections": sections,
                "seconds_total": round(time.perf_counter() - started, 1)}
     atomic_write_text(out / "summary.json", json.dumps(summary, indent=2))

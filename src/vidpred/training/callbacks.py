@@ -17,7 +17,7 @@ from lightning.pytorch.loggers import CSVLogger
 from lightning.pytorch.loggers.csv_logs import ExperimentWriter
 from lightning.pytorch.loggers.logger import rank_zero_experiment
 
-LAST_CHECKPOINT = "last.ckpt"
+from vidpred.training.config import LAST_CHECKPOINT
 
 
 class AtomicCheckpoint(L.Callback):

@@ -105,6 +105,15 @@ class ExperimentConfig:
                              f"takes {self.model.channels}-channel {self.model.image_size}px frames")
 
 
+LAST_CHECKPOINT = "last.ckpt"
+
+
+def last_checkpoint(run_folder) -> Path:
+    """Where a run folder (or a stage's folder of a staged run) keeps Lightning's state for resuming; named here,
+    away from Lightning, so that ``vidpred export`` can look for it without importing the engine."""
+    return Path(run_folder) / "checkpoints" / LAST_CHECKPOINT
+
+
 def run_config(cfg: ExperimentConfig, folder) -> dict:
     """``cfg`` as saved with a model: the experiment config, with the training data's statistics that the run
     folder's config.yaml recorded when the run began (``runner.train``)."""

@@ -18,9 +18,9 @@ from lightning.pytorch.loggers import TensorBoardLogger
 from vidpred.config import ConfigError, atomic_write_text
 from vidpred.models.io import build_model, save_model
 from vidpred.registry import model_spec
-from vidpred.training.callbacks import (LAST_CHECKPOINT, AtomicCheckpoint, LogLines, ProgressBar, ResumableCSVLogger,
+from vidpred.training.callbacks import (AtomicCheckpoint, LogLines, ProgressBar, ResumableCSVLogger,
                                        SampleGrids, StopOnInterrupt, TimeBudget)
-from vidpred.training.config import ExperimentConfig, run_config
+from vidpred.training.config import ExperimentConfig, last_checkpoint, run_config
 from vidpred.training.adversarial import AdversarialModule
 from vidpred.training.errors import NonFiniteLoss
 from vidpred.training.module import ClipDataModule, PredictorModule
@@ -78,8 +78,8 @@ def train_predictor(cfg: ExperimentConfig, folder: Path, resume: bool = True, mo
     whose ``loss`` takes what ``datasets`` -- {"train": ..., "test": ...} -- yield) and publishes it itself.
     The Lightning module is the one the model's registry entry names (``training``: "loss" or "adversarial")."""
     t = cfg.trainer
-    checkpoints = folder / "checkpoints"
-    last = checkpoints / LAST_CHECKPOINT
+    last = last_checkpoint(folder)
+    checkpoints = last.parent
     if resume and last.is_file():
         check_checkpoint(last)
     L.seed_everything(cfg.seed, workers=True, verbose=False)

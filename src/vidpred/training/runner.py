@@ -26,9 +26,8 @@ import yaml
 from vidpred.config import ConfigError, atomic_write_text, read_yaml, to_dict
 from vidpred.data import build_dataset
 from vidpred.data.base import intensity_stats
-from vidpred.models.io import build_model
-from vidpred.training.callbacks import LAST_CHECKPOINT
-from vidpred.training.config import DATA_STATS, ExperimentConfig, StageSettings, load_experiment
+from vidpred.models.io import CONFIG_FILE, build_model
+from vidpred.training.config import DATA_STATS, ExperimentConfig, StageSettings, last_checkpoint, load_experiment
 from vidpred.training.fit import check_checkpoint, train_predictor, weights_digest  # noqa: F401  (the one-run API)
 from vidpred.training.stages import stage_config, stages_for
 
@@ -45,7 +44,7 @@ def train(cfg: ExperimentConfig, fresh: bool = False) -> Path:
     resolved = yaml.safe_dump(to_dict(cfg), sort_keys=False)
     if fresh and folder.exists():
         shutil.rmtree(folder)
-    saved = folder / "config.yaml"
+    saved = folder / CONFIG_FILE
     stats = None
     if saved.is_file():
         before = read_yaml(saved)
@@ -69,13 +68,13 @@ def model_from_checkpoint(folder: str | Path):
     """The model of an unfinished single-stage run, from its last checkpoint (loaded with ``weights_only``), and
     the step it was written at: what ``vidpred export`` gives for a run stopped before it published its weights."""
     folder = Path(folder)
-    saved = read_yaml(folder / "config.yaml")
+    saved = read_yaml(folder / CONFIG_FILE)
     saved.pop(DATA_STATS, None)
     cfg = load_experiment(base=saved)
     if len(stages_for(cfg)) > 1:
         raise ConfigError(f"{folder} trains in stages and has not finished them; export it once `vidpred train` "
                           "has run every stage")
-    last = folder / "checkpoints" / LAST_CHECKPOINT
+    last = last_checkpoint(folder)
     check_checkpoint(last)
     checkpoint = torch.load(last, map_location="cpu", weights_only=True)
     model = build_model(cfg.model)
