@@ -24,9 +24,9 @@ def contract_model(name: str) -> Predictor:
 
 
 def test_registry_lists_the_models():
-    assert {"blank", "convlstm", "copy_last", "linear_extrapolation", "s_hr_vqvae", "svg", "video_vqvae"} <= set(MODELS)
+    assert {"blank", "convlstm", "copy_last", "linear_extrapolation", "s_hr_vqvae", "svg", "video_vqvae", "vrnn"} <= set(MODELS)
     with pytest.raises(ConfigError, match="unknown model 'nope'; known models: blank, convlstm, copy_last, "
-                                          "linear_extrapolation, s_hr_vqvae, svg, video_vqvae"):
+                                          "linear_extrapolation, s_hr_vqvae, svg, video_vqvae, vrnn"):
         model_spec("nope")
 
 

@@ -1,6 +1,8 @@
 """Convolutional building blocks shared by the models."""
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import nn
 
@@ -105,3 +107,29 @@ class FrameDecoder(nn.Module):
         for stage, skip in zip(self.stages, reversed(skips[1:])):
             x = stage(torch.cat([self.up(x), skip], dim=1))
         return self.last(torch.cat([self.up(x), skips[0]], dim=1))
+
+
+def group_norm(channels: int, size: int) -> nn.GroupNorm:
+    """GroupNorm for a (channels, size, size) feature map: up to 16 groups, and one group (layer norm) on a 1x1
+    map, where a group of one channel would have a single value and normalise it to zero."""
+    return nn.GroupNorm(1 if size == 1 else math.gcd(channels, 16), channels)
+
+
+class GroupNormResBlock(nn.Module):
+    """A pre-activation residual block with GroupNorm (the improved VRNN's frame encoder, in its code release):
+    LeakyReLU(0.2), conv, GroupNorm, LeakyReLU, conv, GroupNorm, added to the input (a 1x1 convolution where the
+    channels change) at ``scale`` 0.1, which keeps a deep stack close to the identity early in training (the
+    release's choice). Convolutions are 3x3, or 1x1 on a 1x1 map (``size``), where a 3x3 kernel's outer taps
+    would only ever see the zero padding."""
+
+    def __init__(self, cin: int, cout: int, size: int, scale: float = 0.1):
+        super().__init__()
+        k = 1 if size == 1 else 3
+        mid = min(cin, cout)
+        self.block = nn.Sequential(nn.LeakyReLU(0.2), nn.Conv2d(cin, mid, k, padding=k // 2), group_norm(mid, size),
+                                   nn.LeakyReLU(0.2), nn.Conv2d(mid, cout, k, padding=k // 2), group_norm(cout, size))
+        self.shortcut = nn.Conv2d(cin, cout, 1, bias=False) if cin != cout else nn.Identity()
+        self.scale = scale
+
+    def forward(self, x):
+        return self.shortcut(x) + self.scale * self.block(x)

@@ -1,6 +1,8 @@
 """Recurrent building blocks shared by the models: the convolutional LSTM (Shi et al. 2015) and SVG's LSTMs."""
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import nn
 
@@ -13,12 +15,19 @@ class ConvLSTMCell(nn.Module):
     ``peephole`` adds Shi et al.'s Hadamard peephole terms W_c * c on the input, forget and output gates
     (a weight per channel and position, so it needs the grid size); off by default, as in the PredRNN-lineage
     re-implementations whose numbers the Moving MNIST tables report.
+
+    ``norm_groups`` > 0 group-normalises the gates' pre-activations and the cell state before its tanh (a layer-
+    normalised LSTM for feature maps; the improved VRNN's ConvLSTMs normalise theirs so, in its code release), in
+    up to that many groups (the largest count dividing the channels; 1 on a 1x1 map, where a group needs channels).
     """
 
-    def __init__(self, in_channels: int, hidden: int, kernel_size: int, peephole_size: tuple[int, int] | None = None):
+    def __init__(self, in_channels: int, hidden: int, kernel_size: int, peephole_size: tuple[int, int] | None = None,
+                 norm_groups: int = 0):
         super().__init__()
         self.hidden = hidden
         self.gates = nn.Conv2d(in_channels + hidden, 4 * hidden, kernel_size, padding=kernel_size // 2)
+        self.gate_norm = nn.GroupNorm(math.gcd(norm_groups, 4 * hidden), 4 * hidden) if norm_groups else nn.Identity()
+        self.cell_norm = nn.GroupNorm(math.gcd(norm_groups, hidden), hidden) if norm_groups else nn.Identity()
         if peephole_size is not None:
             self.peephole = nn.Parameter(torch.zeros(3, hidden, *peephole_size))
         else:
@@ -31,7 +40,7 @@ class ConvLSTMCell(nn.Module):
 
     def forward(self, x: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor]):
         h, c = state
-        i, f, o, g = self.gates(torch.cat([x, h], dim=1)).chunk(4, dim=1)
+        i, f, o, g = self.gate_norm(self.gates(torch.cat([x, h], dim=1))).chunk(4, dim=1)
         if self.peephole is not None:
             i = i + self.peephole[0] * c
             f = f + self.peephole[1] * c
@@ -39,7 +48,7 @@ class ConvLSTMCell(nn.Module):
         c = f * c + i * g
         if self.peephole is not None:
             o = o + self.peephole[2] * c
-        h = torch.sigmoid(o) * torch.tanh(c)
+        h = torch.sigmoid(o) * torch.tanh(self.cell_norm(c))
         return h, (h, c)
 
 

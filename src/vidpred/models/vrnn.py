@@ -1,0 +1,357 @@
+"""Improved conditional VRNN (Castrejon, Ballas & Courville, ICCV 2019; the talk slides, ../shared/papers/002).
+
+Context frames c (``num_context``), a latent z_t per future step, future frames x_t. The model factorises (slides,
+"VRNNs")
+
+    p(x, z | c) = prod_t p(x_t | z_<=t, x_<t, c) p(z_t | z_<t, x_<t, c)
+
+and trains on the ELBO
+
+    log p(x | c) >= sum_t E_q[log p(x_t | z_<=t, x_<t, c)] - KL(q(z_t | z_<t, x_<=t, c) || p(z_t | z_<t, x_<t, c)),
+
+whose negative, in nats per video, is what the slides' tables report: loss part ``elbo`` = ``nll`` + ``kl``.
+
+Networks (the slides' "Model" figure; sizes from the code release, facebookresearch/improved_vrnn, where the slides
+show none):
+
+- Frame encoder: a stage at every resolution of the frame (64, 32, 16, 8, 4, then 1 for 64x64 frames; 128 first for
+  128x128), each of GroupNorm residual blocks after a max-pool, ``width`` x (1, 2, 4, 8, 8, 8) channels. Its
+  features at each resolution feed the latent networks and the initial states.
+- Likelihood, the "higher capacity" decoder: from 1x1 up to the frame, a block per resolution -- a ConvLSTM at
+  the ``convlstm_layers`` coarsest resolutions (the slides' 1 / 3 / 6-ConvLSTM ablation), then a transposed
+  convolution up. A block without a ConvLSTM is a convolution over its input and the last context frame's features
+  at its resolution (SVG's skip connections, Denton & Fergus §4.1, in the spirit of the ablation's DCGAN decoder).
+  Its input at step t is the 1x1 encoding of x_{t-1} and the latents, each level entering the block of its
+  resolution. x_t ~ Bernoulli(sigmoid(logits)) for grey data (the release's ``bce`` on SM-MNIST) or
+  Laplace(sigmoid(logits), 1) (its ``l1`` on colour data; the nats include the log 2 per value).
+- Latents: ``levels`` resolutions, coarsest first (the slides' "1", "1-8", "1-8-32", "1-8-16-32"). z_t at a level of
+  resolution r has ``z_dim`` channels at 1x1 and the encoder's channels at r elsewhere (release). Prior and
+  posterior of each level are diagonal Gaussians from their own ConvLSTM over the encoder's features of x_{t-1}
+  (prior) or x_t (posterior) at r and the level's z_{t-1} (the slides' z_<t; the release feeds its latent
+  networks the frames only), conditioned on the levels above (their z, nearest-upsampled to r, concatenated
+  before the output convolution). ``dense`` (dense connections, slides "Ablation: Hierarchy of Latents"): a level
+  sees every level above it; off: only the one directly above. Training conditions prior and posterior on the
+  posterior's draws of the levels above (the top-down pass of ladder VAEs, Sønderby et al. 2016); generation on
+  the prior's. The release conditions only its posterior on the levels above; the slides say each latent is
+  "conditioned on the previous latents in the hierarchy", which we read as both.
+- Context: every ConvLSTM (decoder, priors, posteriors) starts from a state computed from the ``num_context`` context
+  frames' features at its resolution (concatenated; 1x1 convolutions) -- how c conditions every factor; the
+  recurrences then run over the future steps only (release).
+
+Training: teacher forcing (x_{t-1} is the true frame), one reparameterised draw per level and step, loss
+``nll + beta * kl``. ``beta_warmup_steps`` raises beta linearly from 0 (beta warm-up, "BW" in the slides; the release
+warms up over 20 epochs; 0 = off). Each level's KL is a loss part (``kl_r1``, ``kl_r8``, ...): a level whose KL stays
+near zero carries no information (without warm-up and dense connections "most of the latents are not used").
+
+Choices where the release has no counterpart or we differ from it: 1x1 kernels on 1x1 maps (its 3x3 kernels there
+see only zero padding, so the same function with fewer parameters: see ``models/presets.py`` for the counts); a
+ConvLSTM's gates as one convolution over [input, hidden] with one GroupNorm (the release normalises the input and
+hidden convolutions apart); no GroupNorm on the distributions' parameters; log-variance = log softplus(raw), as the
+release; Adam at lr 1e-4 and batch 16 (the release's defaults) belong to the experiment configs.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from vidpred.models.base import LossOutput, ModelConfig, Predictor, Tensor
+from vidpred.nn.blocks import GroupNormResBlock, group_norm
+from vidpred.nn.distributions import DiagonalGaussian
+from vidpred.nn.recurrent import ConvLSTMCell
+from vidpred.registry import ModelSpec, register_model
+
+
+@dataclass
+class VRNNConfig(ModelConfig):
+    name: str = "vrnn"
+    width: int = 64  # the encoder's first-stage channels (release: n_hid = 64), doubling per stage up to 8x
+    z_dim: int = 10  # channels of the 1x1 latent level (release: n_z = 10)
+    levels: tuple[int, ...] = (1, 8, 32)  # latent resolutions, coarsest first: the slides' best, "1-8-32"
+    convlstm_layers: int = 6  # ConvLSTMs in the likelihood, at its coarsest resolutions (slides: 1, 3 or 6)
+    dense: bool = True  # each latent level sees every level above it (off: only its parent)
+    beta: float = 1.0  # KL weight after warm-up (1: the ELBO)
+    beta_warmup_steps: int = 0  # beta rises linearly from 0 over these training batches; 0: off
+    likelihood: Literal["bernoulli", "laplace"] = "bernoulli"
+    num_context: int = 5
+    num_predicted: int = 10
+
+    @property
+    def resolutions(self) -> tuple[int, ...]:
+        """The encoder's resolutions, finest first: the frame, halved down to 4x4, then 1x1."""
+        sizes = [self.image_size]
+        while sizes[-1] > 4:
+            sizes.append(sizes[-1] // 2)
+        return tuple(sizes) + (1,)
+
+    def channels_at(self, size: int) -> int:
+        """The encoder's channels at resolution ``size``: width x 1, 2, 4, 8, 8, ... from the finest."""
+        return self.width * min(2 ** self.resolutions.index(size), 8)
+
+    def latent_channels(self, size: int) -> int:
+        return self.z_dim if size == 1 else self.channels_at(size)
+
+    def validate(self) -> None:
+        super().validate()
+        size = self.image_size
+        if size < 8 or size & (size - 1):
+            raise ValueError(f"the VRNN halves frames down to 4x4; image_size must be a power of two >= 8, not {size}")
+        if self.num_context < 1:
+            raise ValueError("the VRNN needs at least one context frame")
+        levels = tuple(self.levels)
+        if not levels or any(r not in self.resolutions for r in levels) or list(levels) != sorted(set(levels)):
+            raise ValueError(f"levels {levels} must be distinct resolutions of the encoder, coarsest first: "
+                             f"some of {sorted(self.resolutions)}")
+        if not 1 <= self.convlstm_layers <= len(self.resolutions):
+            raise ValueError(f"convlstm_layers must be 1 to {len(self.resolutions)} (one per decoder resolution), "
+                             f"not {self.convlstm_layers}")
+        if min(self.width, self.z_dim) < 1 or self.beta < 0 or self.beta_warmup_steps < 0:
+            raise ValueError("width and z_dim must be positive, beta and beta_warmup_steps non-negative")
+
+
+def _kernel(size: int) -> int:
+    return 1 if size == 1 else 3
+
+
+def _groups(size: int) -> int:
+    """GroupNorm groups of a ConvLSTM on a size x size map: 16 (release), one on a 1x1 map."""
+    return 1 if size == 1 else 16
+
+
+class FrameEncoder(nn.Module):
+    """Frames (N, C, S, S) -> {resolution: features}, one stage per resolution of ``config.resolutions``."""
+
+    def __init__(self, config: VRNNConfig):
+        super().__init__()
+        stages, cin, previous = [], config.channels, None
+        for size in config.resolutions:
+            c = config.channels_at(size)
+            if previous is None:
+                stages.append(nn.Sequential(nn.Conv2d(cin, c, 1), GroupNormResBlock(c, c, size)))
+            else:
+                stages.append(nn.Sequential(nn.MaxPool2d(previous // size), GroupNormResBlock(cin, c, size),
+                                            GroupNormResBlock(c, c, size)))
+            cin, previous = c, size
+        self.stages = nn.ModuleList(stages)
+        self.sizes = config.resolutions
+
+    def forward(self, frames: Tensor) -> dict[int, Tensor]:
+        features, x = {}, frames
+        for size, stage in zip(self.sizes, self.stages):
+            x = features[size] = stage(x)
+        return features
+
+
+class InitialState(nn.Module):
+    """A ConvLSTM's initial (h, c) from the context frames' features at its resolution, concatenated over frames."""
+
+    def __init__(self, channels: int, frames: int, hidden: int, size: int):
+        super().__init__()
+        n = channels * frames
+        self.net = nn.Sequential(nn.Conv2d(n, n, 1), group_norm(n, size), nn.LeakyReLU(0.2),
+                                 nn.Conv2d(n, 2 * hidden, 1))
+
+    def forward(self, context_features: Tensor) -> tuple[Tensor, Tensor]:
+        """(B, k, c, r, r) -> (h, c), each (B, hidden, r, r)."""
+        h, c = self.net(context_features.flatten(1, 2)).chunk(2, dim=1)
+        return h, c
+
+
+class LatentNet(nn.Module):
+    """One level's prior or posterior: [features at r, this level's previous z] -> 1x1 convolution -> ConvLSTM
+    (from the context) -> concatenated with the levels above -> 1x1 convolution -> (mean, log-variance) of a
+    (z_channels, r, r) Gaussian. The output convolution starts at zero (release), so every level starts as
+    N(0, softplus(0))."""
+
+    def __init__(self, channels: int, z_channels: int, condition_channels: int, frames: int, size: int):
+        super().__init__()
+        self.inp = nn.Sequential(nn.Conv2d(channels + z_channels, channels, 1), group_norm(channels, size),
+                                 nn.LeakyReLU(0.2))
+        self.cell = ConvLSTMCell(channels, channels, _kernel(size), norm_groups=_groups(size))
+        self.init = InitialState(channels, frames, channels, size)
+        self.out = nn.Conv2d(channels + condition_channels, 2 * z_channels, 1)
+        nn.init.zeros_(self.out.weight)
+        nn.init.normal_(self.out.bias, std=1e-3)
+
+    def step(self, features: Tensor, previous: Tensor, condition: Tensor | None, state):
+        """features (B, c, r, r) of the frame it sees, ``previous`` z of this level at the step before (B, zc, r, r),
+        ``condition`` the levels above, upsampled (or None) -> (the Gaussian, the new state)."""
+        h, state = self.cell(self.inp(torch.cat([features, previous.to(features.dtype)], dim=1)), state)
+        params = self.out(h if condition is None else torch.cat([h, condition.to(h.dtype)], dim=1))
+        mean, raw = params.float().chunk(2, dim=1)  # the distribution in float32: the KL is part of the loss
+        return DiagonalGaussian(mean, F.softplus(raw).clamp_min(1e-8).log(), event_dims=3), state
+
+
+class Likelihood(nn.Module):
+    """The decoder p(x_t | z_<=t, x_<t, c): a block per resolution from 1x1 up to the frame (module docstring).
+    ``step`` takes the 1x1 encoding of x_{t-1}, the latents {resolution: z}, the blocks' states and the last
+    context frame's features, and returns the logits of x_t and the new states."""
+
+    def __init__(self, config: VRNNConfig):
+        super().__init__()
+        sizes = tuple(reversed(config.resolutions))  # 1, 4, 8, ..., the frame
+        self.sizes = sizes
+        self.recurrent = sizes[:config.convlstm_layers]
+        self.latent_channels = {r: config.latent_channels(r) for r in config.levels}
+        blocks, inits, ups = nn.ModuleList(), nn.ModuleDict(), nn.ModuleList()
+        for j, size in enumerate(sizes):
+            c = config.channels_at(size)
+            cin = c + self.latent_channels.get(size, 0)
+            if size in self.recurrent:
+                blocks.append(ConvLSTMCell(cin, c, _kernel(size), norm_groups=_groups(size)))
+                inits[str(size)] = InitialState(c, config.num_context, c, size)
+            else:
+                k = _kernel(size)
+                blocks.append(nn.Sequential(nn.Conv2d(cin + c, c, k, padding=k // 2), group_norm(c, size),
+                                            nn.LeakyReLU(0.2)))
+            if j + 1 < len(sizes):
+                nxt = sizes[j + 1]
+                stride, padding = (1, 0) if size == 1 else (2, 1)  # 1x1 -> 4x4, then doubling
+                ups.append(nn.Sequential(nn.ConvTranspose2d(c, config.channels_at(nxt), 4, stride, padding),
+                                         group_norm(config.channels_at(nxt), nxt), nn.LeakyReLU(0.2)))
+            else:
+                ups.append(nn.Sequential(nn.Conv2d(c, c, 3, padding=1), group_norm(c, size), nn.LeakyReLU(0.2),
+                                         nn.Conv2d(c, config.channels, 3, padding=1)))
+        self.blocks, self.inits, self.ups = blocks, inits, ups
+
+    def initial_states(self, context: dict[int, Tensor]) -> list:
+        return [self.inits[str(r)](context[r]) if r in self.recurrent else None for r in self.sizes]
+
+    def step(self, top: Tensor, latents: dict[int, Tensor], states: list, skips: dict[int, Tensor]):
+        x, new_states = top, []
+        for size, block, up, state in zip(self.sizes, self.blocks, self.ups, states):
+            if size in latents:
+                x = torch.cat([x, latents[size].to(x.dtype)], dim=1)
+            if size in self.recurrent:
+                x, state = block(x, state)
+            else:
+                x = block(torch.cat([x, skips[size]], dim=1))
+            new_states.append(state)
+            x = up(x)
+        return x, new_states
+
+
+class VRNN(Predictor):
+    stochastic = True
+
+    def __init__(self, config: VRNNConfig):
+        super().__init__(config)
+        self.min_context = config.num_context  # the initial states take exactly this many frames (the last ones)
+        self.levels = tuple(config.levels)
+        k = config.num_context
+        self.encoder = FrameEncoder(config)
+        self.posterior = nn.ModuleList()
+        self.prior = nn.ModuleList()
+        for level, size in enumerate(self.levels):
+            cond = sum(config.latent_channels(self.levels[i]) for i in self.conditioning(level))
+            for nets in (self.posterior, self.prior):
+                nets.append(LatentNet(config.channels_at(size), config.latent_channels(size), cond, k, size))
+        self.likelihood = Likelihood(config)
+        self.register_buffer("train_steps", torch.zeros((), dtype=torch.long))  # drives the beta warm-up
+
+    def conditioning(self, level: int) -> tuple[int, ...]:
+        """The levels (indices, coarsest first) that level ``level`` is conditioned on."""
+        if level == 0:
+            return ()
+        return tuple(range(level)) if self.config.dense else (level - 1,)
+
+    def _condition(self, level: int, latents: list[Tensor]) -> Tensor | None:
+        size = self.levels[level]
+        parts = [F.interpolate(latents[i], size=(size, size), mode="nearest") for i in self.conditioning(level)]
+        return torch.cat(parts, dim=1) if parts else None
+
+    def _no_latents(self, batch: int, like: Tensor) -> list[Tensor]:
+        """Every level's z "before the first step": zeros."""
+        return [like.new_zeros(batch, self.config.latent_channels(r), r, r) for r in self.levels]
+
+    def _encode(self, video: Tensor) -> dict[int, Tensor]:
+        """video (B, T, C, H, W) -> {resolution: (B, T, c, r, r)}."""
+        b, t = video.shape[:2]
+        return {r: f.view(b, t, *f.shape[1:]) for r, f in self.encoder(video.flatten(0, 1)).items()}
+
+    def beta_now(self) -> float:
+        """beta, scaled by the warm-up while it lasts."""
+        warmup = self.config.beta_warmup_steps
+        return self.config.beta * (min(1.0, float(self.train_steps) / warmup) if warmup else 1.0)
+
+    def _nll(self, logits: Tensor, target: Tensor) -> Tensor:
+        """-log p(x_t | ...) per clip (B,), in nats, summed over the frame's values."""
+        if self.config.likelihood == "bernoulli":
+            values = F.binary_cross_entropy_with_logits(logits, target, reduction="none")
+        else:
+            values = (torch.sigmoid(logits) - target).abs() + math.log(2.0)
+        return values.sum(dim=(1, 2, 3))
+
+    def loss(self, batch: Tensor) -> LossOutput:
+        k = self.config.num_context
+        self.check_context(batch[:, :k])
+        t = batch.shape[1]
+        if t <= k:
+            raise ValueError(f"a training clip needs more than the {k} context frames; it has {t}")
+        features = self._encode(batch)  # every frame at once: the inputs are the true frames (teacher forcing)
+        context = {r: f[:, :k] for r, f in features.items()}
+        skips = {r: f[:, k - 1] for r, f in features.items()}
+        posterior_states = [net.init(context[r]) for net, r in zip(self.posterior, self.levels)]
+        prior_states = [net.init(context[r]) for net, r in zip(self.prior, self.levels)]
+        states = self.likelihood.initial_states(context)
+        nll, kl = [], [[] for _ in self.levels]
+        latents = self._no_latents(batch.shape[0], batch)
+        for step in range(k, t):
+            previous, latents = latents, []
+            for level, size in enumerate(self.levels):
+                condition = self._condition(level, latents)
+                q, posterior_states[level] = self.posterior[level].step(features[size][:, step], previous[level],
+                                                                        condition, posterior_states[level])
+                p, prior_states[level] = self.prior[level].step(features[size][:, step - 1], previous[level],
+                                                                condition, prior_states[level])
+                kl[level].append(q.kl(p))
+                latents.append(q.rsample())
+            logits, states = self.likelihood.step(features[1][:, step - 1], dict(zip(self.levels, latents)), states,
+                                                  skips)
+            nll.append(self._nll(logits.float(), batch[:, step]))
+        nll_video = torch.stack(nll, 1).sum(1).mean()
+        kl_levels = [torch.stack(per_step, 1).sum(1).mean() for per_step in kl]
+        kl_video = torch.stack(kl_levels).sum()
+        total = nll_video + self.beta_now() * kl_video
+        parts = {"nll": nll_video.detach(), "kl": kl_video.detach(), "elbo": (nll_video + kl_video).detach(),
+                 **{f"kl_r{r}": v.detach() for r, v in zip(self.levels, kl_levels)}}
+        if self.training:
+            self.train_steps += 1
+        return LossOutput(total, parts)
+
+    def _predict(self, context: Tensor, horizon: int, num_samples: int, generator, temperature: float) -> Tensor:
+        k = self.config.num_context
+        b = context.shape[0]
+        features = self._encode(context[:, -k:].repeat_interleave(num_samples, dim=0))
+        prior_states = [net.init(features[r]) for net, r in zip(self.prior, self.levels)]
+        states = self.likelihood.initial_states(features)
+        skips = seen = {r: f[:, -1] for r, f in features.items()}
+        frames, latents = [], self._no_latents(b * num_samples, context)
+        for _ in range(horizon):
+            previous, latents = latents, []
+            for level, size in enumerate(self.levels):
+                p, prior_states[level] = self.prior[level].step(seen[size], previous[level],
+                                                                self._condition(level, latents), prior_states[level])
+                latents.append(p.rsample(generator))
+            logits, states = self.likelihood.step(seen[1], dict(zip(self.levels, latents)), states, skips)
+            frame = torch.sigmoid(logits.float())
+            frames.append(frame)
+            if len(frames) < horizon:
+                seen = self.encoder(frame)  # the generated frame is the next step's input
+        video = torch.stack(frames, dim=1)
+        return video.view(b, num_samples, *video.shape[1:])
+
+
+def _test_config() -> VRNNConfig:
+    return VRNNConfig(name="vrnn", width=4, z_dim=2, levels=(1, 8), convlstm_layers=3, image_size=16,
+                      num_context=2, num_predicted=3)
+
+
+register_model(ModelSpec("vrnn", VRNNConfig, VRNN,
+                         "Improved conditional VRNN (Castrejon et al. 2019): hierarchical latents and a ConvLSTM "
+                         "likelihood, trained on the ELBO", test_config=_test_config))

@@ -1,0 +1,191 @@
+"""The improved conditional VRNN: what each latent network sees, the hierarchy's switches, the ELBO, sizes."""
+import pytest
+import torch
+from torch.distributions import Normal, kl_divergence
+
+from vidpred.models.io import build_model
+from vidpred.models.presets import PRESETS
+from vidpred.models.vrnn import LatentNet, VRNNConfig
+
+
+def vrnn(**changes):
+    """A small VRNN on 16x16 frames (resolutions 16, 8, 4, 1): 2 context frames, three latent levels."""
+    fields = dict(width=4, z_dim=2, levels=(1, 4, 8), convlstm_layers=3, image_size=16, num_context=2,
+                  num_predicted=3)
+    torch.manual_seed(0)
+    model = build_model(VRNNConfig(**{**fields, **changes})).eval()
+    for net in [*model.prior, *model.posterior]:  # they start at zero (a constant N(0, softplus(0))): as trained
+        torch.nn.init.normal_(net.out.weight, std=0.3)
+    return model
+
+
+def recorded_outputs(module: torch.nn.Module):
+    outputs = []
+    module.register_forward_hook(lambda mod, args, out: outputs.append(out.detach().clone()))
+    return outputs
+
+
+def seeded_loss(model, clip, seed=1):
+    torch.manual_seed(seed)  # the same posterior draws for the same inputs
+    return model.loss(clip)
+
+
+def test_the_posterior_sees_x_t_and_the_prior_never_does(monkeypatch):
+    model = vrnn()
+    seen = []  # (network, the features it was given) for every call of a latent network
+    step = LatentNet.step
+    monkeypatch.setattr(LatentNet, "step", lambda self, features, *rest: (seen.append((self, features.clone())),
+                                                                         step(self, features, *rest))[1])
+    clip = torch.rand(2, 5, 1, 16, 16)
+    top_prior = recorded_outputs(model.prior[0].out)
+    seeded_loss(model, clip)
+    changed = clip.clone()
+    changed[:, 3] = torch.rand(2, 1, 16, 16)  # x_t of the second future step (context is frames 0 and 1)
+    calls = len(seen)
+    seeded_loss(model, changed)
+    before, after = seen[:calls], seen[calls:]
+    per_step = 2 * len(model.levels)  # posterior then prior, per level
+
+    def features(calls, step, nets):
+        return [f for net, f in calls[step * per_step:(step + 1) * per_step] if any(net is n for n in nets)]
+
+    # at step 1 (frame 3) every prior gets the same inputs from the frames; every posterior gets frame 3
+    assert all(torch.equal(a, b) for a, b in zip(features(before, 1, model.prior), features(after, 1, model.prior)))
+    assert not any(torch.equal(a, b) for a, b in zip(features(before, 1, model.posterior),
+                                                     features(after, 1, model.posterior)))
+    assert torch.equal(top_prior[1], top_prior[4])  # the top level's prior at step 1 is unchanged altogether
+    assert not torch.equal(top_prior[2], top_prior[5])  # p(z_2 | x_<=3 ...) sees frame 3
+
+
+def test_a_level_is_conditioned_only_on_the_levels_above_and_the_past():
+    model = vrnn()
+    clip = torch.rand(2, 5, 1, 16, 16)
+    priors = [recorded_outputs(net.out) for net in model.prior]
+    seeded_loss(model, clip)
+    # move the finest level's posterior draws far away: no coarser level and no prior at that step may notice
+    model.posterior[2].out.register_forward_hook(lambda mod, args, out: out + 3.0)
+    seeded_loss(model, clip)
+    steps = 3
+    for level in (0, 1):
+        assert all(torch.equal(a, b) for a, b in zip(priors[level][:steps], priors[level][steps:]))
+    assert torch.equal(priors[2][0], priors[2][steps])  # the finest prior at step 0 sees no z of step 0
+    assert not torch.equal(priors[2][1], priors[2][steps + 1])  # at step 1 it sees its level's z_0
+
+
+@pytest.mark.parametrize("dense", [True, False])
+def test_dense_connections_give_a_level_every_level_above_or_only_its_parent(dense):
+    model = vrnn(dense=dense)
+    assert model.conditioning(0) == () and model.conditioning(1) == (0,)
+    assert model.conditioning(2) == ((0, 1) if dense else (1,))
+    z = [torch.randn(1, 2, 1, 1, requires_grad=True), torch.randn(1, 16, 4, 4, requires_grad=True)]
+    condition = model._condition(2, z)
+    assert condition.shape[-2:] == (8, 8)
+    grads = torch.autograd.grad(condition.sum(), z, allow_unused=True)
+    assert grads[1] is not None and grads[1].abs().sum() > 0
+    assert (grads[0] is not None and grads[0].abs().sum() > 0) == dense
+    hidden = model.config.channels_at(8)
+    assert model.prior[2].out.in_channels == hidden + (2 + 16 if dense else 16)
+
+
+def test_the_loss_is_the_nll_plus_beta_kl_and_each_levels_kl_is_the_closed_form():
+    model = vrnn(beta=0.5)
+    clip = torch.rand(2, 5, 1, 16, 16)
+    params = {id(n.out): recorded_outputs(n.out) for n in [*model.prior, *model.posterior]}
+    out = seeded_loss(model, clip)
+    for level, size in enumerate(model.levels):
+        total = 0.0
+        for q_params, p_params in zip(params[id(model.posterior[level].out)], params[id(model.prior[level].out)]):
+            (qm, qr), (pm, pr) = q_params.chunk(2, 1), p_params.chunk(2, 1)
+            q = Normal(qm, torch.nn.functional.softplus(qr).sqrt())
+            p = Normal(pm, torch.nn.functional.softplus(pr).sqrt())
+            total = total + kl_divergence(q, p).sum(dim=(1, 2, 3))
+        torch.testing.assert_close(out.parts[f"kl_r{size}"], total.mean(), rtol=1e-4, atol=1e-6)
+    kl = sum(out.parts[f"kl_r{r}"] for r in model.levels)
+    torch.testing.assert_close(out.parts["kl"], kl)
+    torch.testing.assert_close(out.parts["elbo"], out.parts["nll"] + kl)
+    torch.testing.assert_close(out.total, out.parts["nll"] + 0.5 * kl)
+    # the Bernoulli NLL of a clip is at least its entropy and at most 16 x 16 x 3 values x log 2 + a margin
+    assert 0 < out.parts["nll"] < 16 * 16 * 3 * 2
+
+
+def test_beta_warmup_rises_linearly_and_is_off_by_default():
+    model = vrnn(beta=2.0, beta_warmup_steps=10)
+    assert model.beta_now() == 0.0
+    model.train_steps.fill_(5)
+    assert model.beta_now() == 1.0
+    model.train_steps.fill_(20)
+    assert model.beta_now() == 2.0
+    assert vrnn(beta=2.0).beta_now() == 2.0
+    trained = vrnn(beta_warmup_steps=10).train()
+    trained.loss(torch.rand(2, 5, 1, 16, 16))
+    assert int(trained.train_steps) == 1
+
+
+def test_switching_off_levels_removes_their_networks_and_loss_parts():
+    one = vrnn(levels=(1,))
+    out = one.loss(torch.rand(2, 5, 1, 16, 16))
+    assert set(out.parts) == {"nll", "kl", "elbo", "kl_r1"} and len(one.prior) == len(one.posterior) == 1
+    three = vrnn()
+    assert {"kl_r1", "kl_r4", "kl_r8"} <= set(three.loss(torch.rand(2, 5, 1, 16, 16)).parts)
+    # the latents enter the likelihood at their resolutions: its 4x4 block takes the level's channels on top
+    blocks = dict(zip(three.likelihood.sizes, three.likelihood.blocks))
+    assert blocks[4].gates.in_channels == one.likelihood.blocks[1].gates.in_channels + 16
+    with pytest.raises(ValueError, match="levels"):
+        VRNNConfig(levels=(8, 1)).validate()
+    with pytest.raises(ValueError, match="convlstm_layers"):
+        VRNNConfig(convlstm_layers=7).validate()
+
+
+def test_generation_feeds_back_its_own_frames_and_uses_the_last_context_frames():
+    model = vrnn()
+    context = torch.rand(1, 4, 1, 16, 16)
+    inputs = recorded_outputs(model.encoder.stages[0])  # the first stage's output, one per encoded batch
+    out = model.predict(context, 3, 2, generator=torch.Generator().manual_seed(0))
+    assert len(inputs) == 1 + 2  # the context once, then every generated frame but the last
+    again = context.clone()
+    again[:, :2] = torch.rand(1, 2, 1, 16, 16)  # frames before the model's two context frames
+    assert torch.equal(model.predict(again, 3, 2, generator=torch.Generator().manual_seed(0)), out)
+    again[:, -1] = torch.rand(1, 1, 16, 16)
+    assert not torch.equal(model.predict(again, 3, 2, generator=torch.Generator().manual_seed(0)), out)
+    with pytest.raises(ValueError, match="at least 2"):
+        model.predict(context[:, :1], 3)
+
+
+@pytest.mark.parametrize("preset, total", [
+    ("vrnn_smmnist", 202_437_481), ("vrnn_smmnist_levels_1", 130_243_433), ("vrnn_smmnist_levels_1_8", 197_933_929),
+    ("vrnn_smmnist_levels_1_8_16_32", 220_029_801), ("vrnn_smmnist_convlstm_1", 75_885_161),
+    ("vrnn_smmnist_convlstm_3", 122_575_465), ("vrnn_bair", 149_647_787), ("vrnn_cityscapes", 194_315_755)])
+def test_presets_construct_at_their_sizes(preset, total):
+    cfg = PRESETS[preset]()
+    with torch.device("meta"):
+        model = build_model(cfg)
+    assert sum(p.numel() for p in model.parameters()) == total
+    assert model.config.width == 64 and model.config.z_dim == 10 and model.config.num_predicted == 10
+    assert model.config.likelihood == ("bernoulli" if cfg.channels == 1 else "laplace")
+
+
+def test_trains_through_vidpred_train_and_logs_each_levels_kl(tmp_path):
+    import csv
+
+    import yaml
+
+    from vidpred.cli import main
+    from vidpred.models.io import load_model
+
+    config = tmp_path / "vrnn.yaml"
+    config.write_text(yaml.safe_dump({
+        "name": "vrnn_tiny", "runs_dir": str(tmp_path / "runs"),
+        "model": {"preset": "vrnn_smmnist_small", "width": 2, "beta_warmup_steps": 4},
+        "data": {"name": "stochastic_moving_mnist", "num_frames": 15, "num_test": 4},
+        "optim": {"lr": 0.0001},
+        "trainer": {"max_steps": 2, "batch_size": 2, "checkpoint_every": 1, "sample_every": 0, "log_every": 1,
+                    "accelerator": "cpu"}}))
+    assert main(["train", str(config)]) == 0
+    folder = tmp_path / "runs" / "vrnn_tiny"
+    rows = list(csv.DictReader(open(folder / "logs" / "csv" / "metrics.csv")))
+    logged = {key for row in rows for key, value in row.items() if value}
+    assert {"train/kl_r1", "train/kl_r8", "train/nll", "train/elbo"} <= logged
+    model = load_model(folder)
+    assert int(model.train_steps) == 2 and model.levels == (1, 8)
+    out = model.predict(torch.rand(1, 5, 1, 64, 64), 2, 2, generator=torch.Generator().manual_seed(0))
+    assert out.shape == (1, 2, 2, 1, 64, 64)
