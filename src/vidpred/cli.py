@@ -351,6 +351,32 @@ def cmd_uncertainty(args) -> None:
     print(f"wrote {args.out}: {', '.join(files)}")
 
 
+def cmd_elbo(args) -> None:
+    from vidpred.config import read_yaml
+    from vidpred.data import data_config
+    from vidpred.eval.elbo import elbo_report, training_kl_curves, write_elbo
+    from vidpred.models.io import CONFIG_FILE, training_data
+
+    output_folder(args.out)
+    if not Path(args.run).is_dir():
+        raise ConfigError(f"{args.run}: no such run folder (a trained run or pretrained/NAME)")
+    model = _predictor(args.run, check_device(args.device))
+    trained = training_data(args.run)
+    if trained is None:
+        raise ConfigError(f"{args.run}/{CONFIG_FILE} names no data set; the ELBO is measured on the run's own data")
+    saved = read_yaml(Path(args.run) / CONFIG_FILE)["data"]
+    fields = {k: v for k, v in saved.items() if k not in ("name", "cache")}
+    cfg = data_config(trained["name"], **{**fields, **_data_fields(args.overrides, None, None)})
+    with removed_on_failure(args.out):
+        result = elbo_report(model, cfg, sequences=args.sequences, seed=args.seed, device=args.device)
+        files = write_elbo(result, training_kl_curves(args.run, model.levels), args.out)
+    for split in ("train", "test"):
+        r = result["splits"][split]
+        print(f"{split}: negative ELBO {r['elbo']:.1f} nats per video ({r['sequences']} clips; NLL {r['nll']:.1f}, KL "
+              + ", ".join(f"level {k} {v:.1f}" for k, v in r["kl_per_level"].items()) + ")")
+    print(f"wrote {args.out}: {', '.join(files)}")
+
+
 def cmd_reconstruct(args) -> None:
     from vidpred.data import build_dataset
     from vidpred.eval.reconstruction import reconstruction_report
@@ -511,6 +537,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--device", default="cpu")
     p.set_defaults(func=cmd_reconstruct, takes_overrides=True)
+
+    p = verbs.add_parser(
+        "elbo", help="a latent-variable model's ELBO (nats per video, train/test) and the KL of each latent level",
+        epilog=EPILOG, usage="vidpred elbo RUN_DIR --out DIR [--sequences N] [key=value ...]",
+        description="Measure the negative ELBO in nats per video (the improved VRNN slides' units) on the first N "
+                    "training and test clips of the run's data set, with the KL of each latent level per predicted "
+                    "frame -- a level whose KL stays near zero is unused -- and, from the run's training log, over "
+                    "training: PNG, CSV and JSON.")
+    p.add_argument("run", help="a trained VRNN run folder (or pretrained/NAME)")
+    p.add_argument("--sequences", type=positive_int, default=256, help="clips per split (default 256)")
+    p.add_argument("--seed", type=non_negative_int, default=0, help="seed of the posterior draws (default 0)")
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--device", default="cpu")
+    p.set_defaults(func=cmd_elbo, takes_overrides=True)
 
     p = verbs.add_parser(
         "uncertainty", help="the learned prior's uncertainty at wall hits (SVG Fig. 6)", epilog=EPILOG,

@@ -164,8 +164,9 @@ def test_presets_construct_at_their_sizes(preset, total):
     assert model.config.likelihood == ("bernoulli" if cfg.channels == 1 else "laplace")
 
 
-def test_trains_through_vidpred_train_and_logs_each_levels_kl(tmp_path):
+def test_trains_through_vidpred_train_and_the_elbo_command_reports_each_level(tmp_path, capsys):
     import csv
+    import json
 
     import yaml
 
@@ -189,3 +190,29 @@ def test_trains_through_vidpred_train_and_logs_each_levels_kl(tmp_path):
     assert int(model.train_steps) == 2 and model.levels == (1, 8)
     out = model.predict(torch.rand(1, 5, 1, 64, 64), 2, 2, generator=torch.Generator().manual_seed(0))
     assert out.shape == (1, 2, 2, 1, 64, 64)
+    capsys.readouterr()
+    assert main(["elbo", str(folder), "--out", str(tmp_path / "elbo"), "--sequences", "3"]) == 0
+    printed = capsys.readouterr().out
+    assert "train: negative ELBO" in printed and "test: negative ELBO" in printed and "level 8" in printed
+    result = json.loads((tmp_path / "elbo" / "elbo.json").read_text())
+    for split in ("train", "test"):
+        r = result["splits"][split]
+        assert r["sequences"] == 3 and r["elbo"] == pytest.approx(r["nll"] + r["kl"], rel=1e-5)
+        assert r["kl"] == pytest.approx(sum(r["kl_per_level"].values()), rel=1e-5)
+        assert len(r["kl_per_level_and_step"]["1"]) == 10
+    assert result["training_log"]["8"]["step"]  # the training curve of each level, from the run's log
+    assert (tmp_path / "elbo" / "elbo.png").stat().st_size > 10_000
+    assert main(["elbo", str(folder), "--out", str(tmp_path / "again"), "--sequences", "3", "num_frames=8"]) == 2
+    assert "8-frame clips; the model's ELBO is over 15 frames" in capsys.readouterr().err
+    assert not (tmp_path / "again").exists()
+
+
+def test_the_elbo_is_refused_for_models_without_latents():
+    from vidpred.config import ConfigError
+    from vidpred.data import data_config
+    from vidpred.eval.elbo import elbo_report
+    from vidpred.registry import model_spec
+
+    model = build_model(model_spec("copy_last").config_cls(name="copy_last"))
+    with pytest.raises(ConfigError, match="the ELBO is measured for latent-variable models"):
+        elbo_report(model, data_config("stochastic_moving_mnist"))

@@ -288,6 +288,21 @@ class VRNN(Predictor):
         return values.sum(dim=(1, 2, 3))
 
     def loss(self, batch: Tensor) -> LossOutput:
+        nll, kl = self.elbo_terms(batch)
+        nll_video = nll.sum(1).mean()
+        kl_levels = kl.sum(2).mean(0)
+        kl_video = kl_levels.sum()
+        total = nll_video + self.beta_now() * kl_video
+        parts = {"nll": nll_video.detach(), "kl": kl_video.detach(), "elbo": (nll_video + kl_video).detach(),
+                 **{f"kl_r{r}": v.detach() for r, v in zip(self.levels, kl_levels)}}
+        if self.training:
+            self.train_steps += 1
+        return LossOutput(total, parts)
+
+    def elbo_terms(self, batch: Tensor) -> tuple[Tensor, Tensor]:
+        """The ELBO's terms on clips ``batch`` (context, then the frames to predict), in nats, float32: -log p(x_t |
+        z_<=t, x_<t, c) per clip and step (B, steps) and each level's KL(q || p) per clip, level and step (B, levels,
+        steps), with one posterior draw per level and step."""
         k = self.config.num_context
         self.check_context(batch[:, :k])
         t = batch.shape[1]
@@ -314,15 +329,7 @@ class VRNN(Predictor):
             logits, states = self.likelihood.step(features[1][:, step - 1], dict(zip(self.levels, latents)), states,
                                                   skips)
             nll.append(self._nll(logits.float(), batch[:, step]))
-        nll_video = torch.stack(nll, 1).sum(1).mean()
-        kl_levels = [torch.stack(per_step, 1).sum(1).mean() for per_step in kl]
-        kl_video = torch.stack(kl_levels).sum()
-        total = nll_video + self.beta_now() * kl_video
-        parts = {"nll": nll_video.detach(), "kl": kl_video.detach(), "elbo": (nll_video + kl_video).detach(),
-                 **{f"kl_r{r}": v.detach() for r, v in zip(self.levels, kl_levels)}}
-        if self.training:
-            self.train_steps += 1
-        return LossOutput(total, parts)
+        return torch.stack(nll, 1), torch.stack([torch.stack(per_step, 1) for per_step in kl], 1)
 
     def _predict(self, context: Tensor, horizon: int, num_samples: int, generator, temperature: float) -> Tensor:
         k = self.config.num_context
