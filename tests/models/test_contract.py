@@ -24,9 +24,9 @@ def contract_model(name: str) -> Predictor:
 
 
 def test_registry_lists_the_models():
-    assert {"blank", "convlstm", "copy_last", "linear_extrapolation", "s_hr_vqvae", "svg", "video_vqvae", "vrnn"} <= set(MODELS)
+    assert {"blank", "convlstm", "copy_last", "linear_extrapolation", "s_hr_vqvae", "svg", "video_vqvae", "vrnn", "vrnn_gan"} <= set(MODELS)
     with pytest.raises(ConfigError, match="unknown model 'nope'; known models: blank, convlstm, copy_last, "
-                                          "linear_extrapolation, s_hr_vqvae, svg, video_vqvae, vrnn"):
+                                          "linear_extrapolation, s_hr_vqvae, svg, video_vqvae, vrnn, vrnn_gan"):
         model_spec("nope")
 
 

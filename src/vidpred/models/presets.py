@@ -11,6 +11,7 @@ from vidpred.models.hr_vqvae import HRVQVAEConfig, SHRVQVAEConfig, STPixelCNNCon
 from vidpred.models.svg import SVGConfig
 from vidpred.models.video_vqvae import BottomPriorConfig, TopPriorConfig, VideoVQConfig, VideoVQVAEConfig
 from vidpred.models.vrnn import VRNNConfig
+from vidpred.models.vrnn_gan import VRNNGANConfig
 
 
 def convlstm_mmnist() -> ConvLSTMConfig:
@@ -240,6 +241,17 @@ def vrnn_smmnist_small() -> VRNNConfig:
     return _vrnn(levels=(1, 8), width=16)
 
 
+def vrnn_gan_smmnist() -> VRNNGANConfig:
+    """The VRNN's GAN variant on SM-MNIST: the generator at the VRNN's width (6 ConvLSTMs, one 10-channel latent
+    per step), a discriminator of width 64, 5 -> 10 frames."""
+    return VRNNGANConfig(num_context=5, num_predicted=10)
+
+
+def vrnn_gan_small() -> VRNNGANConfig:
+    """A CPU-sized GAN variant for SM-MNIST: generator width 16, discriminator width 16."""
+    return VRNNGANConfig(width=16, disc_width=16, num_context=5, num_predicted=10)
+
+
 PRESETS = {"convlstm_mmnist": convlstm_mmnist, "convlstm_small": convlstm_small,
            "walker_kinetics_256": walker_kinetics_256, "video_vqvae_mmnist": video_vqvae_mmnist,
            "video_vqvae_kth64": video_vqvae_kth64, "video_vqvae_tiny": video_vqvae_tiny,
@@ -253,4 +265,5 @@ PRESETS = {"convlstm_mmnist": convlstm_mmnist, "convlstm_small": convlstm_small,
            "vrnn_smmnist_levels_1_8_16_32": vrnn_smmnist_levels_1_8_16_32,
            "vrnn_smmnist_convlstm_1": vrnn_smmnist_convlstm_1, "vrnn_smmnist_convlstm_3": vrnn_smmnist_convlstm_3,
            "vrnn_smmnist_convlstm_6": vrnn_smmnist_convlstm_6, "vrnn_bair": vrnn_bair,
-           "vrnn_cityscapes": vrnn_cityscapes, "vrnn_smmnist_small": vrnn_smmnist_small}
+           "vrnn_cityscapes": vrnn_cityscapes, "vrnn_smmnist_small": vrnn_smmnist_small,
+           "vrnn_gan_smmnist": vrnn_gan_smmnist, "vrnn_gan_small": vrnn_gan_small}
