@@ -70,20 +70,28 @@ def layers(repeats: int = 10) -> dict:
 
 
 def train(make_part, batches: list, bf16: bool, steps: int, seed: int = 0, lr: float = 1e-3) -> dict:
-    """Train ``make_part()`` (anything with ``loss(batch)``) ``steps`` steps on ``batches`` in turn: the median
-    step time after 3 warm-up steps and the mean loss of the last 10 steps."""
+    """Train ``make_part()`` (anything with ``loss(batch)``; an adversarial model -- ``discriminator_loss`` and
+    ``generator_loss`` -- takes a discriminator step then a generator step, as ``training/adversarial.py``) ``steps``
+    steps on ``batches`` in turn: the median step time after 3 warm-up steps and the mean loss (the generator's)
+    of the last 10 steps."""
     torch.manual_seed(seed)
     part = make_part().train()
-    optimizer = torch.optim.Adam(part.parameters(), lr=lr, fused=True)
+    if hasattr(part, "discriminator_loss"):
+        updates = [(part.discriminator_loss, part.discriminator_parameters()), (part.generator_loss,
+                                                                                part.generator_parameters())]
+    else:
+        updates = [(part.loss, list(part.parameters()))]
+    optimizers = [torch.optim.Adam(params, lr=lr, fused=True) for _, params in updates]
     times, losses = [], []
     for step in range(steps):
         batch = batches[step % len(batches)]
         started = time.perf_counter()
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-            loss = part.loss(batch).total
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
+        for (loss_of, _), optimizer in zip(updates, optimizers):
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+                loss = loss_of(batch).total
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
         times.append(time.perf_counter() - started)
         losses.append(loss.item())
     return {"seconds_per_step": statistics.median(times[3:]), "final_loss": statistics.fmean(losses[-10:])}
