@@ -276,21 +276,29 @@ def cmd_train(args) -> None:
     print(f"trained {cfg.name}: weights in {folder / WEIGHTS_FILE}")
 
 
+def _run_model(run: Path, doing: str):
+    """The model of a run folder: its published weights, or -- a run that has not finished training -- its last
+    checkpoint, said in a note on stderr (``doing``: what the command does with it)."""
+    from vidpred.models.io import WEIGHTS_FILE, load_model
+    from vidpred.training.config import last_checkpoint
+
+    if not (run / WEIGHTS_FILE).is_file() and last_checkpoint(run).is_file():
+        from vidpred.training.runner import model_from_checkpoint
+
+        model, step = model_from_checkpoint(run)
+        print(f"vidpred: note: {run} has not finished training; {doing} its last checkpoint (step {step})",
+              file=sys.stderr)
+        return model
+    return load_model(run)
+
+
 def cmd_export(args) -> None:
     from vidpred.config import read_yaml
-    from vidpred.models.io import CONFIG_FILE, WEIGHTS_FILE, load_model, save_model
-    from vidpred.training.config import last_checkpoint
+    from vidpred.models.io import CONFIG_FILE, WEIGHTS_FILE, save_model
 
     output_folder(args.out)
     run = Path(args.run)
-    if not (run / WEIGHTS_FILE).is_file() and last_checkpoint(run).is_file():
-        from vidpred.training.runner import model_from_checkpoint  # an unfinished run: its last checkpoint
-
-        model, step = model_from_checkpoint(run)
-        print(f"vidpred: note: {run} has not finished training; exporting its last checkpoint (step {step})",
-              file=sys.stderr)
-    else:
-        model = load_model(run)
+    model = _run_model(run, "exporting")
     config = read_yaml(run / CONFIG_FILE)
     with removed_on_failure(args.out):
         out = save_model(model, args.out, config=config, half=args.half)
@@ -360,7 +368,8 @@ def cmd_elbo(args) -> None:
     output_folder(args.out)
     if not Path(args.run).is_dir():
         raise ConfigError(f"{args.run}: no such run folder (a trained run or pretrained/NAME)")
-    model = _predictor(args.run, check_device(args.device))
+    check_device(args.device)
+    model = _run_model(Path(args.run), "measuring")
     trained = training_data(args.run)
     if trained is None:
         raise ConfigError(f"{args.run}/{CONFIG_FILE} names no data set; the ELBO is measured on the run's own data")

@@ -202,6 +202,9 @@ def test_trains_through_vidpred_train_and_the_elbo_command_reports_each_level(tm
         assert len(r["kl_per_level_and_step"]["1"]) == 10
     assert result["training_log"]["8"]["step"]  # the training curve of each level, from the run's log
     assert (tmp_path / "elbo" / "elbo.png").stat().st_size > 10_000
+    (folder / "model.safetensors").unlink()  # as a run still training: its last checkpoint is measured
+    assert main(["elbo", str(folder), "--out", str(tmp_path / "unfinished"), "--sequences", "2"]) == 0
+    assert "has not finished training; measuring its last checkpoint (step 2)" in capsys.readouterr().err
     assert main(["elbo", str(folder), "--out", str(tmp_path / "again"), "--sequences", "3", "num_frames=8"]) == 2
     assert "8-frame clips; the model's ELBO is over 15 frames" in capsys.readouterr().err
     assert not (tmp_path / "again").exists()
