@@ -1,5 +1,10 @@
+import signal
+import subprocess
+import time
+
 import numpy as np
 import pytest
+import torch
 
 from vidpred.io.video import write_video
 
@@ -29,3 +34,18 @@ def write_clip():
         write_video(path, video, fps=fps)
         return video
     return write
+
+
+@pytest.fixture
+def killed_at_first_checkpoint():
+    """Start ``command`` (a ``vidpred train``), SIGKILL it as soon as ``checkpoint`` exists, and return the
+    checkpoint's state (loaded weights-only)."""
+    def run(command: list[str], checkpoint) -> dict:
+        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 120
+        while not checkpoint.exists() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        return torch.load(checkpoint, weights_only=True)
+    return run

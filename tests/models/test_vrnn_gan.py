@@ -1,8 +1,6 @@
 """The VRNN's GAN variant: what the discriminator sees, which step moves which network, resume after SIGKILL."""
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import torch
@@ -81,7 +79,7 @@ def _digest(folder: Path) -> str:
     return (folder / "logs" / "weights_digest_rank0.txt").read_text().strip()
 
 
-def test_a_gan_run_killed_and_resumed_ends_bit_identical_to_an_uninterrupted_one(tmp_path):
+def test_a_gan_run_killed_and_resumed_ends_bit_identical_to_an_uninterrupted_one(tmp_path, killed_at_first_checkpoint):
     config = tmp_path / "gan.yaml"
     config.write_text(yaml.safe_dump({
         "name": "whole", "runs_dir": str(tmp_path / "runs"), "model": {"name": "vrnn_gan", **TINY},
@@ -91,14 +89,7 @@ def test_a_gan_run_killed_and_resumed_ends_bit_identical_to_an_uninterrupted_one
                     "deterministic": True, "accelerator": "cpu", "val_every": 0}}))
     subprocess.run([VIDPRED, "train", str(config)], check=True, capture_output=True)
     command = [VIDPRED, "train", str(config), "name=killed"]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    checkpoint = tmp_path / "runs" / "killed" / "checkpoints" / "last.ckpt"
-    deadline = time.monotonic() + 120
-    while not checkpoint.exists() and time.monotonic() < deadline:
-        time.sleep(0.02)
-    process.send_signal(signal.SIGKILL)
-    process.wait()
-    state = torch.load(checkpoint, weights_only=True)
+    state = killed_at_first_checkpoint(command, tmp_path / "runs" / "killed" / "checkpoints" / "last.ckpt")
     assert 0 < state["global_step"] < 30, "the run was not interrupted mid-training"
     assert len(state["optimizer_states"]) == 2  # both networks' optimizers are in the checkpoint
     resumed = subprocess.run(command, capture_output=True, text=True, check=True)

@@ -1,10 +1,8 @@
 """The training engine: run folder, checkpoint -> load -> predict, resume after SIGKILL, DDP, NaN guard."""
 import os
 import shutil
-import signal
 import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -113,20 +111,14 @@ def _digest(folder: Path) -> str:
     return (folder / "logs" / "weights_digest_rank0.txt").read_text().strip()
 
 
-def test_resume_after_sigkill_reproduces_uninterrupted_weights(tmp_path):
+def test_resume_after_sigkill_reproduces_uninterrupted_weights(tmp_path, killed_at_first_checkpoint):
     settings = {"max_steps": 24, "checkpoint_every": 4, "sample_every": 0, "deterministic": True,
                 "batch_size": 4}
     config = write_config(tmp_path, tiny(tmp_path, trainer=settings))
     subprocess.run([VIDPRED, "train", str(config), "name=whole"], check=True, capture_output=True)
     command = [VIDPRED, "train", str(config), "name=killed"]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     checkpoint = tmp_path / "runs" / "killed" / "checkpoints" / "last.ckpt"
-    deadline = time.monotonic() + 120
-    while not checkpoint.exists() and time.monotonic() < deadline:
-        time.sleep(0.02)
-    process.send_signal(signal.SIGKILL)
-    process.wait()
-    killed_at = torch.load(checkpoint, weights_only=True)["global_step"]
+    killed_at = killed_at_first_checkpoint(command, checkpoint)["global_step"]
     assert 0 < killed_at < 24, "the run was not interrupted mid-training"
     assert not (tmp_path / "runs" / "killed" / "model.safetensors").exists()
     resumed = subprocess.run(command, capture_output=True, text=True, check=True)
