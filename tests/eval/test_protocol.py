@@ -205,3 +205,14 @@ def test_perfect_frames_are_averaged_at_the_psnr_cap():
     psnr = result["metrics"]["psnr"]
     assert psnr["frames_capped"] == 10 and psnr["cap"] == 100.0
     assert np.isfinite(psnr["best"]["mean"]) and psnr["best"]["per_frame"][0] > 30
+
+
+def test_report_labels_name_model_folders_by_their_own_name_and_tell_two_of_one_name_apart():
+    from pathlib import Path
+
+    from vidpred.eval.report import _labels
+
+    folders = [Path("eval/a"), Path("eval/b"), Path("eval/c"), Path("eval/d")]
+    results = [{"model": "/root/runs/svg/lp5900"}, {"model": "runs/det"}, {"model": "copy_last"},
+               {"model": "other/det"}]
+    assert _labels(folders, results) == ["lp5900", "det (b)", "copy_last", "det (d)"]

@@ -307,8 +307,9 @@ def _not_computed(result: dict, key: str) -> str:
 
 
 def _labels(folders: list[Path], results: list[dict]) -> list[str]:
-    """Each evaluation's name in tables and grids: the model, with the folder where two share a model."""
-    models = [r["model"] for r in results]
+    """Each evaluation's name in tables and grids: the model (a model folder by its own name, not its whole path),
+    with the evaluation's folder where two share a name."""
+    models = [Path(r["model"]).name or r["model"] for r in results]
     return [m if models.count(m) == 1 else f"{m} ({f.name})" for f, m in zip(folders, models)]
 
 

@@ -51,10 +51,9 @@ release; Adam at lr 1e-4 and batch 16 (the release's defaults) belong to the exp
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Literal
-
-import math
 
 import torch
 import torch.nn.functional as F
