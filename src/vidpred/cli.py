@@ -662,6 +662,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"vidpred: error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:  # the verbs' removed_on_failure has already taken back what they had written
+        if argv is None:  # run as the `vidpred` process, which now ends: a further Ctrl-C must not break its exit
+            import signal
+
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
         done = ("run the same command again to resume from the last checkpoint" if args.verb == "train" else
                 "the outputs this command had started were removed")
         print(f"\nvidpred: interrupted; {done}", file=sys.stderr)

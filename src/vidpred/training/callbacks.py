@@ -74,13 +74,21 @@ class StopOnInterrupt(L.Callback):
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
         if self.requested and not self.stopped and at_step_boundary(trainer, pl_module):
+            # from here the run stops with this step's checkpoint: a further Ctrl-C has nothing left to cut short
+            # and would only break the shutdown (a traceback, or a hang in a logger's thread), so it is ignored
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
             self.checkpoint.save(trainer)
             self.stopped = trainer.should_stop = True
 
-    def teardown(self, trainer, pl_module, stage) -> None:
+    def restore(self) -> None:
+        """Give SIGINT back its handler from before training."""
         if self.previous is not None:
             signal.signal(signal.SIGINT, self.previous)
             self.previous = None
+
+    def teardown(self, trainer, pl_module, stage) -> None:
+        if not self.stopped:  # a stopping run has it restored once Lightning has finished (``fit.train_predictor``)
+            self.restore()
 
 
 class SampleGrids(L.Callback):

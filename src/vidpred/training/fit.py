@@ -130,6 +130,8 @@ def train_predictor(cfg: ExperimentConfig, folder: Path, resume: bool = True, mo
             if trainer.interrupted:
                 raise KeyboardInterrupt from None
             raise
+        finally:
+            interrupt.restore()  # a stopping run ignored SIGINT until Lightning had finished (StopOnInterrupt)
     if interrupt.stopped:  # at the end of a step, with its checkpoint; the stage is not finished
         raise KeyboardInterrupt
     if module.non_finite:
