@@ -104,7 +104,7 @@ def write_elbo(result: dict, curves: dict, out: str | Path) -> list[str]:
     for r, values in test["kl_per_level_and_step"].items():
         ax.plot(steps, values, marker="o", markersize=3, label=f"level {r}x{r}: {test['kl_per_level'][r]:.1f} nats")
     ax.set_xlabel("predicted frame t")
-    ax.set_ylabel("KL(q || p) per video, nats")
+    ax.set_ylabel("KL(q || p) at that frame, nats")
     ax.set_title(f"test clips ({test['sequences']}): which latent levels are used", fontsize=9)
     ax.legend(fontsize=7)
     ax.grid(alpha=0.3)
