@@ -20,6 +20,7 @@ import numpy as np
 import torch
 
 from vidpred.config import ConfigError, atomic_write_text
+from vidpred.eval.protocol import check_frames
 from vidpred.progress import Progress
 
 
@@ -32,9 +33,7 @@ def elbo_report(model, data_cfg, sequences: int = 256, batch_size: int = 16, see
     if not hasattr(model, "elbo_terms"):
         raise ConfigError(f"the model is a {model.config.name} model; the ELBO is measured for latent-variable models "
                           "trained on it (vrnn)")
-    if (model.config.channels, model.config.image_size) != (data_cfg.channels, data_cfg.image_size):
-        raise ConfigError(f"the model takes {model.config.channels}-channel {model.config.image_size}px frames; the "
-                          f"data give {data_cfg.channels}-channel {data_cfg.image_size}px frames")
+    check_frames(model, data_cfg, f"data set {data_cfg.name}")
     frames = model.config.clip_frames
     if data_cfg.num_frames < frames:
         raise ConfigError(f"the data give {data_cfg.num_frames}-frame clips; the model's ELBO is over {frames} frames "

@@ -185,6 +185,17 @@ def _pairwise_diversity(samples: torch.Tensor, metric_set: _MetricSet) -> dict[s
     return out
 
 
+
+def check_frames(model, data_cfg, source: str) -> None:
+    """One sentence, before any work, when ``model`` takes frames of other channels or size than the data
+    ``source`` names give."""
+    want = (model.config.channels, model.config.image_size)
+    have = (data_cfg.channels, data_cfg.image_size)
+    if want != have:
+        raise ConfigError(f"the model takes {want[0]}-channel {want[1]}x{want[1]} frames; {source} gives "
+                          f"{have[0]}-channel {have[1]}x{have[1]} frames")
+
+
 def evaluate(model, protocol: Protocol, settings: EvalSettings, model_label: str = "") -> dict:
     """Run ``protocol`` on ``model``; returns the result (also what ``write_results`` saves) and examples."""
     from vidpred.data import build_dataset, data_config
@@ -202,11 +213,7 @@ def evaluate(model, protocol: Protocol, settings: EvalSettings, model_label: str
     if data_cfg.num_frames < needed:
         raise ConfigError(f"protocol {protocol.name} needs clips of {needed} frames; data num_frames is "
                           f"{data_cfg.num_frames}")
-    want = (model.config.channels, model.config.image_size)
-    have = (data_cfg.channels, data_cfg.image_size)
-    if want != have:
-        raise ConfigError(f"the model takes {want[0]}-channel {want[1]}x{want[1]} frames; protocol {protocol.name} "
-                          f"gives {have[0]}-channel {have[1]}x{have[1]} frames")
+    check_frames(model, data_cfg, f"protocol {protocol.name}")
     dataset = build_dataset(data_cfg, "test")
     limit = next(n for n in (settings.max_sequences, protocol.max_sequences, len(dataset)) if n is not None)
     count = min(limit, len(dataset))

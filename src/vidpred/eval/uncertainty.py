@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 from vidpred.config import ConfigError, atomic_write_text
+from vidpred.eval.protocol import check_frames
 from vidpred.progress import Progress
 
 DIGIT_COLORS = ("tab:red", "tab:blue")
@@ -33,9 +34,7 @@ def prior_uncertainty(model, data_cfg, sequences: int = 500, seed: int = 0, batc
     if prior != "learned" or not hasattr(model, "prior_std"):
         what = f"an SVG model with a {prior} prior" if prior else f"a {model.config.name} model"
         raise ConfigError(f"the model is {what}; only SVG-LP learns a prior whose uncertainty can be plotted")
-    if (model.config.channels, model.config.image_size) != (data_cfg.channels, data_cfg.image_size):
-        raise ConfigError(f"the model takes {model.config.channels}-channel {model.config.image_size}px frames; the "
-                          f"data give {data_cfg.channels}-channel {data_cfg.image_size}px frames")
+    check_frames(model, data_cfg, f"data set {data_cfg.name}")
     frames, path = synchronized(data_cfg, sequences, seed)
     model = model.to(device).eval()
     stds = []

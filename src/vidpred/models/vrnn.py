@@ -145,6 +145,11 @@ class FrameEncoder(nn.Module):
             x = features[size] = stage(x)
         return features
 
+    def encode_video(self, video: Tensor) -> dict[int, Tensor]:
+        """video (B, T, C, H, W) -> {resolution: (B, T, c, r, r)}, every frame at once."""
+        b, t = video.shape[:2]
+        return {r: f.view(b, t, *f.shape[1:]) for r, f in self(video.flatten(0, 1)).items()}
+
 
 class InitialState(nn.Module):
     """A ConvLSTM's initial (h, c) from the context frames' features at its resolution, concatenated over frames."""
@@ -268,11 +273,6 @@ class VRNN(Predictor):
         """Every level's z "before the first step": zeros."""
         return [like.new_zeros(batch, self.config.latent_channels(r), r, r) for r in self.levels]
 
-    def _encode(self, video: Tensor) -> dict[int, Tensor]:
-        """video (B, T, C, H, W) -> {resolution: (B, T, c, r, r)}."""
-        b, t = video.shape[:2]
-        return {r: f.view(b, t, *f.shape[1:]) for r, f in self.encoder(video.flatten(0, 1)).items()}
-
     def beta_now(self) -> float:
         """beta, scaled by the warm-up while it lasts."""
         warmup = self.config.beta_warmup_steps
@@ -307,7 +307,7 @@ class VRNN(Predictor):
         t = batch.shape[1]
         if t <= k:
             raise ValueError(f"a training clip needs more than the {k} context frames; it has {t}")
-        features = self._encode(batch)  # every frame at once: the inputs are the true frames (teacher forcing)
+        features = self.encoder.encode_video(batch)  # the inputs are the true frames (teacher forcing)
         context = {r: f[:, :k] for r, f in features.items()}
         skips = {r: f[:, k - 1] for r, f in features.items()}
         posterior_states = [net.init(context[r]) for net, r in zip(self.posterior, self.levels)]
@@ -333,7 +333,7 @@ class VRNN(Predictor):
     def _predict(self, context: Tensor, horizon: int, num_samples: int, generator, temperature: float) -> Tensor:
         k = self.config.num_context
         b = context.shape[0]
-        features = self._encode(context[:, -k:].repeat_interleave(num_samples, dim=0))
+        features = self.encoder.encode_video(context[:, -k:].repeat_interleave(num_samples, dim=0))
         prior_states = [net.init(features[r]) for net, r in zip(self.prior, self.levels)]
         states = self.likelihood.initial_states(features)
         skips = seen = {r: f[:, -1] for r, f in features.items()}

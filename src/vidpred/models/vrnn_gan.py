@@ -98,10 +98,8 @@ class VRNNGAN(Predictor):
 
     def generate(self, context: Tensor, horizon: int, generator: torch.Generator | None = None) -> Tensor:
         """G: the last ``num_context`` frames of ``context`` (B, k, C, H, W) -> ``horizon`` frames, one z per step."""
-        k = self.config.num_context
         b = context.shape[0]
-        flat = self.encoder(context[:, -k:].flatten(0, 1))
-        features = {r: f.view(b, k, *f.shape[1:]) for r, f in flat.items()}
+        features = self.encoder.encode_video(context[:, -self.config.num_context:])
         states = self.generator_net.initial_states(features)
         skips = {r: f[:, -1] for r, f in features.items()}
         top = features[1][:, -1]
