@@ -336,18 +336,28 @@ def _tokenizer(run: str, device: str):
     return getattr(model, model.pipeline.tokenizer)
 
 
-def cmd_uncertainty(args) -> None:
+def _run_data(run: str) -> tuple[str | None, dict]:
+    """The data set a run folder's config.yaml names and its settings there (without the cache path): (None, {})
+    where it names none."""
     from vidpred.config import read_yaml
+    from vidpred.models.io import CONFIG_FILE
+
+    saved = read_yaml(Path(run) / CONFIG_FILE) if Path(run, CONFIG_FILE).is_file() else {}
+    data = saved.get("data") if isinstance(saved, dict) else None
+    if not isinstance(data, dict) or "name" not in data:
+        return None, {}
+    return data["name"], {k: v for k, v in data.items() if k not in ("name", "cache")}
+
+
+def cmd_uncertainty(args) -> None:
     from vidpred.data import data_config
     from vidpred.eval.uncertainty import prior_uncertainty, write_uncertainty
-    from vidpred.models.io import CONFIG_FILE
 
     output_folder(args.out)
     model = _predictor(args.run, check_device(args.device))
-    saved = read_yaml(Path(args.run) / CONFIG_FILE) if Path(args.run, CONFIG_FILE).is_file() else {}
-    trained = saved.get("data") if isinstance(saved.get("data"), dict) else {}
+    trained, fields = _run_data(args.run)
     # the run's own data settings (digits, size) when it trained on this data set, over 100 frames by default
-    fields = {k: v for k, v in trained.items() if k not in ("name", "cache")} if trained.get("name") == args.data else {}
+    fields = fields if trained == args.data else {}
     cfg = data_config(args.data, **{**fields, **_data_fields([f"num_frames={args.frames}", *args.overrides], None, None)})
     with removed_on_failure(args.out):
         result = prior_uncertainty(model, cfg, sequences=args.sequences, seed=args.seed, device=args.device)
@@ -360,22 +370,19 @@ def cmd_uncertainty(args) -> None:
 
 
 def cmd_elbo(args) -> None:
-    from vidpred.config import read_yaml
     from vidpred.data import data_config
     from vidpred.eval.elbo import elbo_report, training_kl_curves, write_elbo
-    from vidpred.models.io import CONFIG_FILE, training_data
+    from vidpred.models.io import CONFIG_FILE
 
     output_folder(args.out)
     if not Path(args.run).is_dir():
         raise ConfigError(f"{args.run}: no such run folder (a trained run or pretrained/NAME)")
     check_device(args.device)
     model = _run_model(Path(args.run), "measuring")
-    trained = training_data(args.run)
+    trained, fields = _run_data(args.run)
     if trained is None:
         raise ConfigError(f"{args.run}/{CONFIG_FILE} names no data set; the ELBO is measured on the run's own data")
-    saved = read_yaml(Path(args.run) / CONFIG_FILE)["data"]
-    fields = {k: v for k, v in saved.items() if k not in ("name", "cache")}
-    cfg = data_config(trained["name"], **{**fields, **_data_fields(args.overrides, None, None)})
+    cfg = data_config(trained, **{**fields, **_data_fields(args.overrides, None, None)})
     with removed_on_failure(args.out):
         result = elbo_report(model, cfg, sequences=args.sequences, seed=args.seed, device=args.device)
         files = write_elbo(result, training_kl_curves(args.run, model.levels), args.out)
