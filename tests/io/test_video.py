@@ -33,6 +33,19 @@ def test_gif_keeps_repeated_frames(tmp_path):
     assert read_video(tmp_path / "still.gif").shape == (6, 3, 16, 16)
 
 
+def test_webm_is_vp9_and_mp4_starts_with_its_index(tmp_path):
+    import av
+
+    video = (np.arange(8 * 16 * 16).reshape(8, 1, 16, 16) % 255).astype(np.uint8)
+    write_video(tmp_path / "v.webm", video, fps=8)
+    with av.open(str(tmp_path / "v.webm")) as container:
+        assert container.streams.video[0].codec_context.name == "vp9"
+    assert np.abs(read_video(tmp_path / "v.webm")[:, 0].astype(float) - video[:, 0]).mean() < 8
+    write_video(tmp_path / "v.mp4", video, fps=8)
+    head = (tmp_path / "v.mp4").read_bytes()[:64]
+    assert b"moov" in head  # the index right after the header (without faststart the frames, mdat, come first)
+
+
 def test_writer_takes_float_grey_and_tensors(tmp_path):
     video = torch.rand(5, 1, 31, 33)  # odd size: padded for H.264
     write_video(tmp_path / "g.mp4", video)
@@ -42,7 +55,7 @@ def test_writer_takes_float_grey_and_tensors(tmp_path):
         write_video(tmp_path / "bad.mp4", torch.rand(5, 2, 8, 8))
     with pytest.raises(ValueError, match="NaN"):
         write_video(tmp_path / "bad.mp4", torch.full((2, 1, 8, 8), float("nan")))
-    with pytest.raises(ValueError, match="use .mp4, .avi or .gif"):
+    with pytest.raises(ValueError, match="use .mp4, .webm, .avi or .gif"):
         write_video(tmp_path / "bad.webp", video)
 
 

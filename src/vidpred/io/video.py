@@ -199,7 +199,8 @@ def _temp_path(path: Path) -> Path:
 
 
 def write_video(path: str | Path, video, fps: float = 10.0) -> Path:
-    """Write ``(T, C, H, W)`` frames as .mp4/.mkv/.mov (H.264), .avi (MPEG-4 Part 2) or .gif. Atomic."""
+    """Write ``(T, C, H, W)`` frames as .mp4/.mkv/.mov (H.264), .webm (VP9), .avi (MPEG-4 Part 2) or .gif.
+    Atomic."""
     path = Path(path)
     frames = to_uint8_frames(video)
     suffix = path.suffix.lower()
@@ -207,10 +208,10 @@ def write_video(path: str | Path, video, fps: float = 10.0) -> Path:
     tmp = _temp_path(path)
     if suffix == ".gif":
         _write_gif(tmp, frames, fps)
-    elif suffix in (".mp4", ".mkv", ".mov", ".avi"):
+    elif suffix in (".mp4", ".mkv", ".mov", ".avi", ".webm"):
         _write_encoded(tmp, frames, fps)
     else:
-        raise ValueError(f"{path}: cannot write {suffix or 'files without a suffix'}; use .mp4, .avi or .gif")
+        raise ValueError(f"{path}: cannot write {suffix or 'files without a suffix'}; use .mp4, .webm, .avi or .gif")
     os.replace(tmp, path)
     return path
 
@@ -221,10 +222,15 @@ def _write_encoded(path: Path, frames: np.ndarray, fps: float) -> None:
     pad_h, pad_w = height % 2, width % 2
     if pad_h or pad_w:
         frames = np.pad(frames, ((0, 0), (0, pad_h), (0, pad_w), (0, 0)), mode="edge")
-    container = {".mkv": "matroska", ".mov": "mov", ".avi": "avi"}.get(path.suffix.lower(), "mp4")
-    with av.open(str(path), mode="w", format=container) as out:
+    container = {".mkv": "matroska", ".mov": "mov", ".avi": "avi", ".webm": "webm"}.get(path.suffix.lower(), "mp4")
+    # mp4: the index at the front, so a browser starts playing before the whole file has arrived
+    options = {"movflags": "+faststart"} if container == "mp4" else {}
+    with av.open(str(path), mode="w", format=container, container_options=options) as out:
         if container == "avi":  # AVI as KTH ships it: MPEG-4 Part 2, high quality
             stream = out.add_stream("mpeg4", rate=Fraction(fps).limit_denominator(1001), options={"qscale": "2"})
+        elif container == "webm":  # VP9 in constant-quality mode (b 0), near lossless like the H.264 below
+            stream = out.add_stream("libvpx-vp9", rate=Fraction(fps).limit_denominator(1001),
+                                    options={"crf": "15", "b": "0", "deadline": "good", "cpu-used": "4"})
         else:  # crf 17: close to visually lossless, so that small frames stay legible
             stream = out.add_stream("libx264", rate=Fraction(fps).limit_denominator(1001), options={"crf": "17"})
         stream.width, stream.height = frames.shape[2], frames.shape[1]

@@ -67,6 +67,7 @@ class Predictor(nn.Module, abc.ABC):
     """Base class: input checks shared by every model; subclasses implement ``_predict`` and ``loss``."""
 
     min_context: int = 1  # fewest context frames ``predict`` accepts
+    max_context: int | None = None  # most it conditions on (the last ones of a longer context); None: all it is given
     stochastic: bool = False
     uses_temperature: bool = False  # whether ``temperature`` changes this model's samples
 

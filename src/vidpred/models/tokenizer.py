@@ -152,6 +152,10 @@ class TokenizedPredictor(Predictor):
     def min_context(self) -> int:
         return self.config.context_frames
 
+    @property
+    def max_context(self) -> int:
+        return self.config.context_frames
+
     def loss(self, batch: torch.Tensor) -> LossOutput:
         """Clips train the tokenizer (the first stage); the priors train on codes in their own stages."""
         return self.tokenizer.loss(batch)

@@ -245,7 +245,8 @@ class VRNN(Predictor):
 
     def __init__(self, config: VRNNConfig):
         super().__init__(config)
-        self.min_context = config.num_context  # the initial states take exactly this many frames (the last ones)
+        # the initial states take exactly this many frames (the last ones)
+        self.min_context = self.max_context = config.num_context
         self.levels = tuple(config.levels)
         k = config.num_context
         self.encoder = FrameEncoder(config)

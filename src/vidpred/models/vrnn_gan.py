@@ -84,7 +84,8 @@ class VRNNGAN(Predictor):
 
     def __init__(self, config: VRNNGANConfig):
         super().__init__(config)
-        self.min_context = config.num_context  # the initial states take exactly this many frames (the last ones)
+        # the initial states take exactly this many frames (the last ones)
+        self.min_context = self.max_context = config.num_context
         decoder = config.decoder_config()
         self.encoder = FrameEncoder(decoder)
         self.generator_net = Likelihood(decoder)
