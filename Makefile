@@ -20,7 +20,13 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/vidpred demo --out outputs/demo
 
-test: $(STAMP)
+# The study's browser tests drive Debian's Chromium through its ChromeDriver (Debian's packages chromium and
+# chromium-driver, which needs the first; installed once).
+CHROMEDRIVER := /usr/bin/chromedriver
+$(CHROMEDRIVER):
+	apt-get install -y -q chromium-driver || (apt-get update -q && apt-get install -y -q chromium-driver)
+
+test: $(STAMP) $(CHROMEDRIVER)
 	$(BIN)/python -m pytest
 
 clean:
