@@ -19,13 +19,13 @@ def store(tmp_path):
         for ext in (".mp4", ".webm"):
             write_video(media / f"{stem}{ext}", np.zeros((4, 1, 16, 16), np.uint8), fps=8)
     (tmp_path / "secret.txt").write_text("not for raters")
-    return StudyStore.create(tmp_path, {"a": "A", "b": "B", "protocol": "p"},
+    return StudyStore.create(tmp_path, {"a": "model-alpha", "b": "model-beta", "protocol": "p"},
                              [{"clip_id": "c0", "sample": 0, "context": STEMS[0], "a": STEMS[1], "b": STEMS[2]}])
 
 
 @pytest.fixture
 def client(store):
-    return TestClient(build_app(store))
+    return TestClient(build_app(store), client=("127.0.0.1", 50000))  # a browser on the serving machine
 
 
 def test_a_rater_judges_and_gets_the_next_pair(client, store):
@@ -40,7 +40,7 @@ def test_a_rater_judges_and_gets_the_next_pair(client, store):
     assert len(store.judgements()) == 1
     assert client.get("/").status_code == 200 and "Which continuation" in client.get("/").text
     page = client.get("/results")
-    assert page.status_code == 200 and "1 judgements by 1 raters on 1 pairs" in page.text
+    assert page.status_code == 200 and "1 judgements by 1 raters on 1 pairs" in page.text and "model-alpha" in page.text
     assert client.get("/results.png").content[:4] == b"\x89PNG"
 
 
@@ -89,6 +89,16 @@ def test_media_are_served_with_ranges(client):
     assert whole.status_code == 200 and whole.headers["content-type"] == "video/webm"
     part = client.get(f"/media/{STEMS[0]}.mp4", headers={"Range": "bytes=0-9"})
     assert part.status_code == 206 and len(part.content) == 10
+
+
+def test_the_results_which_name_the_models_are_shown_only_on_the_serving_machine(store):
+    remote = TestClient(build_app(store), client=("192.0.2.7", 50000))
+    for path in ("/results", "/results.png"):
+        response = remote.get(path)
+        assert response.status_code == 403 and "only on the machine serving the study" in response.json()["error"]
+    page, served = remote.get("/"), remote.get("/api/raters/r1/next")
+    assert page.status_code == served.status_code == 200
+    assert not any(name in text for name in ("model-alpha", "model-beta") for text in (page.text, served.text))
 
 
 def test_a_token_is_needed_in_the_link_then_travels_in_a_cookie(store):

@@ -2,7 +2,8 @@
 
 Routes (every one behind the study's token when it has one):
 
-- ``GET /`` the rating page (``page.html``); ``GET /results`` the results page, ``GET /results.png`` its plot;
+- ``GET /`` the rating page (``page.html``); ``GET /results`` the results page, ``GET /results.png`` its plot --
+  both only to a browser on the serving machine itself, since they name the models and raters must not see them;
 - ``POST /api/raters`` a new rater id; ``GET /api/raters/{rater}/next`` the pair that rater is to judge now
   (the open one after a reload; ``{"done": true, ...}`` at the end);
 - ``POST /api/judgements`` ``{"rater", "pair", "choice": "left" | "right" | "indifferent"}``: recorded in its own
@@ -36,6 +37,7 @@ log = logging.getLogger("vidpred.study")
 MAX_BODY = 1024  # bytes: a judgement is about 60
 TOKEN_COOKIE = "study_token"
 MEDIA_NAME = re.compile(r"([0-9a-f]{16})(\.mp4|\.webm)")
+LOOPBACK = ("127.0.0.1", "::1")
 
 
 class Refused(Exception):
@@ -122,11 +124,17 @@ def build_app(store: StudyStore, token: str | None = None) -> Starlette:
     async def rating_page(request: Request) -> HTMLResponse:
         return HTMLResponse(page)
 
+    def only_here(request: Request) -> None:
+        if request.client is None or request.client.host not in LOOPBACK:
+            raise Refused(403, "the results name the models, so they are shown only on the machine serving the study")
+
     async def results_page(request: Request) -> HTMLResponse:
+        only_here(request)
         results = await run_in_threadpool(study_results, store)
         return HTMLResponse(results_html(results, "/results.png"))
 
     async def results_png(request: Request) -> Response:
+        only_here(request)
         results = await run_in_threadpool(study_results, store)
         return Response(await run_in_threadpool(results_plot, results), media_type="image/png")
 
