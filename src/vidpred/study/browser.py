@@ -26,7 +26,7 @@ return {time: v.currentTime, duration: v.duration, src: v.currentSrc, paused: v.
 class Rater:
     """One rater in a browser of its own (its own profile, so its own stored rater id)."""
 
-    def __init__(self, url: str, name: str):
+    def __init__(self, url: str, name: str | None):
         from selenium import webdriver
         from selenium.webdriver.chrome.service import Service
 
@@ -56,11 +56,17 @@ class Rater:
         return self.driver.find_element(By.ID, element_id).text
 
     def sign_in(self) -> None:
+        """Open the page and enter the rater's name, or (name None) ask the page for a new id."""
         from selenium.webdriver.common.by import By
 
         self.driver.get(self.url)
-        self.driver.find_element(By.ID, "rater-input").send_keys(self.name)
-        self.driver.find_element(By.ID, "start").click()
+        if self.name is None:
+            self.driver.find_element(By.ID, "new-rater").click()
+            self.wait(lambda: self.text("rater-name"))
+            self.name = self.text("rater-name")
+        else:
+            self.driver.find_element(By.ID, "rater-input").send_keys(self.name)
+            self.driver.find_element(By.ID, "start").click()
 
     def wait(self, condition, seconds: float = 30) -> None:
         from selenium.webdriver.support.ui import WebDriverWait
