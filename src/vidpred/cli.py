@@ -191,6 +191,14 @@ def _predictor(name_or_folder: str, device: str, **fields):
     return resolve_model(name_or_folder, device, **fields)
 
 
+def _protocol_predictor(name_or_folder: str, device: str, protocol):
+    """A predictor for ``protocol``: a registered name is built for the protocol's frames, context and horizon; a
+    saved model folder keeps its own config."""
+    return _predictor(name_or_folder, device, channels=protocol.data.get("channels", 1),
+                      image_size=protocol.data.get("image_size", 64), num_context=protocol.context,
+                      num_predicted=protocol.horizon)
+
+
 def cmd_evaluate(args) -> None:
     from vidpred.eval.protocol import EvalSettings, custom_protocol, evaluate, get_protocol
     from vidpred.eval.report import BASELINES, BASELINES_DIR, compare, write_results
@@ -199,10 +207,7 @@ def cmd_evaluate(args) -> None:
     output_folder(args.out)
     check_device(args.device)
     data_overrides = _data_fields(args.overrides, args.root, args.cache)
-    # a registered name is built for the protocol's frames; a saved model folder keeps its own config
-    model = _predictor(args.model, args.device, channels=protocol.data.get("channels", 1),
-                       image_size=protocol.data.get("image_size", 64), num_context=protocol.context,
-                       num_predicted=protocol.horizon)
+    model = _protocol_predictor(args.model, args.device, protocol)
     settings = EvalSettings(num_samples=args.samples, max_sequences=args.sequences, batch_size=args.batch_size,
                             seed=args.seed, device=args.device, lpips_weights=args.lpips_weights,
                             i3d_weights=args.i3d_weights, data_overrides=data_overrides)
@@ -455,9 +460,7 @@ def _study_source(text: str, device: str, protocol):
 
     if Path(text).is_dir() and not (Path(text) / CONFIG_FILE).is_file():
         return Source(text, folder=Path(text))
-    return Source(text, model=_predictor(text, device, channels=protocol.data.get("channels", 1),
-                                         image_size=protocol.data.get("image_size", 64),
-                                         num_context=protocol.context, num_predicted=protocol.horizon))
+    return Source(text, model=_protocol_predictor(text, device, protocol))
 
 
 def cmd_study_create(args) -> None:
