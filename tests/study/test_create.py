@@ -83,12 +83,15 @@ def test_models_with_different_frames_or_context_lengths_are_refused():
     size = _vrnn(image_size=64, channels=1, num_context=3)
     with pytest.raises(ConfigError, match="condition on different numbers of frames"):
         check_pair(Source("x", size), Source("y", _vrnn(image_size=64, channels=1, num_context=4)), protocol, data_cfg)
-    with pytest.raises(ConfigError, match="takes 3-channel 64x64 frames"):
+    with pytest.raises(ConfigError, match="see different frames: x takes 1-channel 64x64 frames .*; y takes 3-channel"):
         check_pair(Source("x", size), Source("y", _vrnn(image_size=64, channels=3, num_context=3)), protocol, data_cfg)
     # a model that takes any context gets the frames the fixed one conditions on: the same frames for both
     copy_last = resolve_model("copy_last", "cpu", image_size=64, channels=1)
     assert check_pair(Source("x", size), Source("y", copy_last), protocol, data_cfg) == 3
     assert check_pair(Source("x", copy_last), Source("y", copy_last), protocol, data_cfg) == 10
+    with pytest.raises(ConfigError, match="the model takes 1-channel 32x32 frames; protocol mmnist-10-10 gives"):
+        small = resolve_model("copy_last", "cpu", image_size=32, channels=1)
+        check_pair(Source("x", small), Source("y", small), protocol, data_cfg)
 
 
 def test_the_command_line_explains_a_refusal_in_one_sentence(tmp_path, capsys):

@@ -30,17 +30,11 @@ class Source:
     model: object | None = None
     folder: Path | None = None
 
-    def conditions_on(self, given: int) -> int:
-        """How many of ``given`` context frames this source conditions on (a folder: unknown, so all)."""
-        most = getattr(self.model, "max_context", None)
-        return given if most is None else min(most, given)
-
 
 def describe(source: Source) -> str:
     if source.model is None:
         return f"the videos in {source.folder}"
-    cfg = source.model.config
-    fixed = getattr(source.model, "max_context", None)
+    cfg, fixed = source.model.config, source.model.max_context
     context = f"its last {fixed} context frames" if fixed else "all the context frames it is given"
     return f"{source.label} takes {cfg.channels}-channel {cfg.image_size}x{cfg.image_size} frames and conditions on {context}"
 
@@ -49,18 +43,17 @@ def check_pair(a: Source, b: Source, protocol: Protocol, data_cfg) -> int:
     """The number of conditioning frames both sources get, after refusing -- in one sentence naming what
     differs -- two models of different frame sizes or context lengths, or a model the protocol cannot feed."""
     models = [s for s in (a, b) if s.model is not None]
-    for source in models:
-        check_frames(source.model, data_cfg, f"protocol {protocol.name}")
-    if len(models) == 2:
+    if len(models) == 2:  # the two models against each other first: the sentence names both
         ca, cb = a.model.config, b.model.config
         if (ca.channels, ca.image_size) != (cb.channels, cb.image_size):
             raise ConfigError(f"the two models see different frames: {describe(a)}; {describe(b)}")
-    fixed = {s.label: s.model.max_context for s in models if getattr(s.model, "max_context", None)}
+    fixed = {s.label: s.model.max_context for s in models if s.model.max_context}
     if len(set(fixed.values())) > 1:
         raise ConfigError(f"the two models condition on different numbers of frames ({describe(a)}; {describe(b)}), "
                           "so they cannot be shown the same context; compare models trained on the same context length")
     frames = min([protocol.context, *fixed.values()])
     for source in models:
+        check_frames(source.model, data_cfg, f"protocol {protocol.name}")
         if frames < source.model.min_context:
             raise ConfigError(f"{source.label} needs at least {source.model.min_context} context frames; protocol "
                               f"{protocol.name} gives {frames}")
