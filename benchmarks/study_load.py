@@ -13,12 +13,9 @@ this machine's cores.
 from __future__ import annotations
 
 import argparse
-import socket
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +23,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).parent))
 from data_loading import save_result  # noqa: E402
 
+from vidpred.study.app import free_port, start_server  # noqa: E402
 from vidpred.study.loadtest import run_load  # noqa: E402
 from vidpred.study.store import StudyStore  # noqa: E402
 
@@ -35,18 +33,9 @@ def one_run(raters: int, judgements: int) -> tuple[list[float], float]:
         pairs = [{"clip_id": f"{i:05d}", "sample": 0, "context": f"{i:016x}", "a": f"{100 + i:016x}",
                   "b": f"{200 + i:016x}"} for i in range(-(-judgements // raters))]
         store = StudyStore.create(folder, {"a": "A", "b": "B", "protocol": "benchmark"}, pairs)
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        server = subprocess.Popen([sys.executable, "-m", "vidpred.cli", "study", "serve", folder, "--port", str(port)],
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        port = free_port()
+        server = start_server(folder, port)
         try:
-            for _ in range(600):
-                try:
-                    urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2)
-                    break
-                except OSError:
-                    time.sleep(0.1)
             started = time.perf_counter()
             result = run_load("127.0.0.1", port, raters=raters, judgements=judgements)
             wall = time.perf_counter() - started

@@ -12,16 +12,14 @@ clip playing) and the codec the browser chose; the table is `vidpred study resul
 from __future__ import annotations
 
 import argparse
-import socket
-import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 from data_loading import save_result  # noqa: E402
 
+from vidpred.study.app import free_port, start_server  # noqa: E402
 from vidpred.study.browser import Rater  # noqa: E402
 
 
@@ -31,20 +29,11 @@ def main() -> None:
     parser.add_argument("--raters", type=int, default=3)
     parser.add_argument("--out", default="benchmarks/results/study_dry_run.json")
     args = parser.parse_args()
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = subprocess.Popen([sys.executable, "-m", "vidpred.cli", "study", "serve", args.study_dir, "--port",
-                               str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    port = free_port()
+    server = start_server(args.study_dir, port)
     url = f"http://127.0.0.1:{port}/"
     per_judgement, codecs, answers = [], set(), 0
     try:
-        for _ in range(600):
-            try:
-                urllib.request.urlopen(url, timeout=2)
-                break
-            except OSError:
-                time.sleep(0.1)
         for index in range(args.raters):
             with Rater(url, f"scripted-{index + 1}") as rater:
                 rater.sign_in()

@@ -1,17 +1,10 @@
 import json
-import socket
-import subprocess
-import sys
 import time
 import urllib.request
 
 import pytest
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from vidpred.study.app import free_port, start_server
 
 
 class Server:
@@ -26,20 +19,9 @@ class Server:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> "Server":
-        command = [sys.executable, "-m", "vidpred.cli", "study", "serve", str(self.folder), "--port", str(self.port)]
-        if self.token:
-            command += ["--token", self.token]
         self.log = open(self.folder / f"server-{time.monotonic_ns()}.log", "w")
-        self.process = subprocess.Popen(command, stdout=self.log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                urllib.request.urlopen(f"{self.url}/", timeout=2)
-                return self
-            except OSError:
-                assert self.process.poll() is None, "the server ended before it answered"
-                time.sleep(0.1)
-        raise TimeoutError("the study server did not answer within 60 s")
+        self.process = start_server(self.folder, self.port, self.token, output=self.log)
+        return self
 
     def kill(self) -> None:
         """SIGKILL: no shutdown handler runs, as when the machine's power goes."""

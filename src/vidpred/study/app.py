@@ -191,3 +191,37 @@ def serve(store: StudyStore, host: str = "127.0.0.1", port: int = 8000, token: s
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     uvicorn.run(build_app(store, token), host=host, port=port, log_level="info")
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on now."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(folder, port: int, token: str | None = None, output=None, wait_s: float = 60):
+    """``vidpred study serve FOLDER`` in a process of its own on loopback ``port``, returned once it answers
+    (for tests, benchmarks and dry runs). Raises if it ends or stays silent for ``wait_s`` seconds."""
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    command = [sys.executable, "-m", "vidpred.cli", "study", "serve", str(folder), "--port", str(port)]
+    if token:
+        command += ["--token", token]
+    process = subprocess.Popen(command, stdout=output or subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + wait_s
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/" + (f"?token={token}" if token else ""), timeout=2)
+            return process
+        except OSError:
+            if process.poll() is not None:
+                raise RuntimeError("the study server ended before it answered")
+            time.sleep(0.1)
+    process.kill()
+    raise TimeoutError(f"the study server did not answer within {wait_s:g} s")
