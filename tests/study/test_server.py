@@ -1,4 +1,5 @@
 """The real server (uvicorn, its own process): 20 concurrent raters, the command line's warnings and token link."""
+import urllib.request
 from collections import Counter
 
 from vidpred.cli import main
@@ -36,3 +37,15 @@ def test_serve_warns_when_the_study_is_reachable_from_the_network(tmp_path, monk
     assert main(["study", "serve", str(tmp_path), "--token", "short"]) == 2
     assert main(["study", "serve", str(tmp_path / "nowhere")]) == 2
     assert "not a study folder" in capsys.readouterr().err
+
+
+def test_the_servers_log_never_holds_the_studys_token(tmp_path, serve):
+    StudyStore.create(tmp_path, {"a": "A", "b": "B", "protocol": "p"}, [])
+    server = serve(tmp_path, token="s3cret-token-42")  # starting it already requested /?token=...
+    with urllib.request.urlopen(f"{server.url}/api/raters/r-1/next?token=s3cret-token-42&x=1", timeout=10):
+        pass
+    server.stop()
+    log = open(server.log.name).read()
+    assert "GET /?token=<hidden> HTTP/1.1" in log and "next?token=<hidden>&x=1" in log
+    # the one line that holds it is the link printed for whoever started the server
+    assert [line.split(" in ")[0] for line in log.splitlines() if "s3cret-token-42" in line] == ["serving the study"]

@@ -38,6 +38,7 @@ MAX_BODY = 1024  # bytes: a judgement is about 60
 TOKEN_COOKIE = "study_token"
 MEDIA_NAME = re.compile(r"([0-9a-f]{16})(\.mp4|\.webm)")
 LOOPBACK = ("127.0.0.1", "::1")
+TOKEN_IN_QUERY = re.compile(r"([?&])token=[^&\s]*")
 
 
 class Refused(Exception):
@@ -186,11 +187,24 @@ def build_app(store: StudyStore, token: str | None = None) -> Starlette:
     return app
 
 
+class HideToken(logging.Filter):
+    """uvicorn's access log writes each request line with its query: the study link's ``?token=`` would land in
+    every log a rater's first request reaches. This filter writes ``token=<hidden>`` instead."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(TOKEN_IN_QUERY.sub(r"\1token=<hidden>", arg) if isinstance(arg, str) else arg
+                                for arg in record.args)
+        return True
+
+
 def serve(store: StudyStore, host: str = "127.0.0.1", port: int = 8000, token: str | None = None) -> None:
     import uvicorn
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    uvicorn.run(build_app(store, token), host=host, port=port, log_level="info")
+    config = uvicorn.Config(build_app(store, token), host=host, port=port, log_level="info")  # sets up its loggers
+    logging.getLogger("uvicorn.access").addFilter(HideToken())
+    uvicorn.Server(config).run()
 
 
 def free_port() -> int:
