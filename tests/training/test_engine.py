@@ -261,3 +261,23 @@ def test_an_unfinished_run_is_exported_from_its_last_checkpoint(tmp_path, capsys
     exported = load_model(tmp_path / "exported")
     assert all(torch.equal(a, b) for a, b in zip(exported.state_dict().values(), published.state_dict().values()))
     assert training_data(tmp_path / "exported")["clips_measured"] == 32  # the run's config travels with it
+
+
+def test_a_run_starts_from_saved_weights_built_like_its_model_and_refuses_others(tmp_path, capsys):
+    source = train(load_experiment(base=tiny(tmp_path)))
+    tuned = train(load_experiment(base=tiny(tmp_path, name="tuned", optim={"lr": 0.0},
+                                            trainer={"init_from": str(source), "max_steps": 1})))
+    assert f"starting from the weights in {source}" in capsys.readouterr().err
+    # lr 0 leaves the start unchanged: the fine-tuned weights are the source's, not a fresh initialisation, and
+    # the model's count of training batches (what drives warm-ups) goes on from the source's
+    after, before = load_model(tuned).state_dict(), load_model(source).state_dict()
+    assert after.pop("train_steps") == before.pop("train_steps") + 1 == 3
+    assert all(torch.equal(after[k], before[k]) for k in before)
+    wider = load_experiment(base=tiny(tmp_path, name="wider", model={"hidden": [8]},
+                                      trainer={"init_from": str(source)}))
+    with pytest.raises(ConfigError, match=r"holds a model with another config \(hidden differ\)"):
+        train(wider)
+    assert not (tmp_path / "runs" / "wider").exists()  # refused before the run folder was begun
+    missing = load_experiment(base=tiny(tmp_path, name="none", trainer={"init_from": str(tmp_path / "nowhere")}))
+    with pytest.raises(ConfigError, match="nowhere is not a saved model: it needs config.yaml and model.safetensors"):
+        train(missing)

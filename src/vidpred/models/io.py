@@ -59,10 +59,8 @@ def _umask() -> int:
     return mask
 
 
-def load_model(folder: str | Path, device: str = "cpu") -> Predictor:
-    """Rebuild a model saved by :func:`save_model` from its folder."""
-    from safetensors.torch import load_file
-
+def saved_model_config(folder: str | Path) -> ModelConfig:
+    """The model config of the model saved in ``folder`` (checked like a YAML config)."""
     folder = Path(folder)
     if not (folder / CONFIG_FILE).is_file() or not (folder / WEIGHTS_FILE).is_file():
         raise ConfigError(f"{folder} is not a saved model: it needs {CONFIG_FILE} and {WEIGHTS_FILE}")
@@ -70,7 +68,23 @@ def load_model(folder: str | Path, device: str = "cpu") -> Predictor:
     section = saved.get("model") if isinstance(saved, dict) else None
     if not isinstance(section, dict) or "name" not in section:
         raise ConfigError(f"{folder / CONFIG_FILE} has no model section with a name")
-    model = build_model(from_dict(model_spec(section["name"]).config_cls, section, "model"))
+    return from_dict(model_spec(section["name"]).config_cls, section, "model")
+
+
+def check_same_model(config: ModelConfig, folder: str | Path) -> None:
+    """Refuse, naming the differing keys, when the model saved in ``folder`` is not built like ``config``."""
+    mine, theirs = to_dict(config), to_dict(saved_model_config(folder))
+    differ = sorted(key for key in mine.keys() | theirs.keys() if mine.get(key) != theirs.get(key))
+    if differ:
+        raise ConfigError(f"{folder} holds a model with another config ({', '.join(differ)} differ)")
+
+
+def load_weights(model: Predictor, folder: str | Path) -> Predictor:
+    """Copy the weights saved in ``folder`` into ``model``, which must be built like the saved one."""
+    from safetensors.torch import load_file
+
+    folder = Path(folder)
+    check_same_model(model.config, folder)
     try:
         state = load_file(str(folder / WEIGHTS_FILE))
     except Exception as err:  # safetensors raises its own SafetensorError (and OSError) on a damaged file
@@ -82,8 +96,13 @@ def load_model(folder: str | Path, device: str = "cpu") -> Predictor:
     if missing or unexpected:
         raise ConfigError(f"{folder / WEIGHTS_FILE} does not match the config: missing {missing[:4]}, "
                           f"unexpected {unexpected[:4]}")
-    model.load_state_dict(state)
-    return model.to(device).eval()
+    model.load_state_dict(state)  # float16 exports are cast to the parameters' float32
+    return model
+
+
+def load_model(folder: str | Path, device: str = "cpu") -> Predictor:
+    """Rebuild a model saved by :func:`save_model` from its folder."""
+    return load_weights(build_model(saved_model_config(folder)), folder).to(device).eval()
 
 
 def training_data(folder: str | Path) -> dict | None:

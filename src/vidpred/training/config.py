@@ -58,6 +58,10 @@ class TrainerConfig:
     sample_every: int = 500  # steps between sample GIF grids; 0: never
     val_every: int = 0  # steps between validation on the test split; 0: never
     val_batches: int = 4
+    # fine-tuning: the run starts from the weights saved in this folder (`vidpred export` output, a finished run or
+    # pretrained/NAME), built like this config's model, with a fresh optimizer and schedule; on resume the run's
+    # own checkpoint wins. Single-stage models only.
+    init_from: str | None = None
 
 
 @dataclass

@@ -16,7 +16,7 @@ import torch
 from lightning.pytorch.loggers import TensorBoardLogger
 
 from vidpred.config import ConfigError, atomic_write_text
-from vidpred.models.io import build_model, save_model
+from vidpred.models.io import build_model, load_weights, save_model
 from vidpred.registry import model_spec
 from vidpred.training.callbacks import (AtomicCheckpoint, LogLines, ProgressBar, ResumableCSVLogger,
                                        SampleGrids, StopOnInterrupt, TimeBudget)
@@ -85,6 +85,9 @@ def train_predictor(cfg: ExperimentConfig, folder: Path, resume: bool = True, mo
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     if model is None:
         model = build_model(cfg.model)
+        if t.init_from and not (resume and last.is_file()):
+            load_weights(model, t.init_from)
+            print(f"vidpred: starting from the weights in {t.init_from}", file=sys.stderr)
     count = sum(p.numel() for p in model.parameters())
     print(f"vidpred: training {cfg.model.name if publish else type(model).__name__} ({count:,} parameters) "
           f"into {folder}", file=sys.stderr)

@@ -26,7 +26,7 @@ import yaml
 from vidpred.config import ConfigError, atomic_write_text, read_yaml, to_dict
 from vidpred.data import build_dataset
 from vidpred.data.base import intensity_stats
-from vidpred.models.io import CONFIG_FILE, build_model
+from vidpred.models.io import CONFIG_FILE, build_model, check_same_model
 from vidpred.training.config import DATA_STATS, ExperimentConfig, StageSettings, last_checkpoint, load_experiment
 from vidpred.training.fit import check_checkpoint, train_predictor, weights_digest  # noqa: F401  (the one-run API)
 from vidpred.training.stages import stage_config, stages_for
@@ -41,6 +41,11 @@ def run_folder(cfg: ExperimentConfig) -> Path:
 def train(cfg: ExperimentConfig, fresh: bool = False) -> Path:
     """Run every unfinished stage of ``cfg``'s pipeline in its run folder; returns the folder."""
     folder = run_folder(cfg)
+    if cfg.trainer.init_from:  # checked before the data are measured
+        if len(stages_for(cfg)) > 1:
+            raise ConfigError(f"trainer.init_from: {cfg.name} trains in stages; only single-stage models start "
+                              "from saved weights")
+        check_same_model(cfg.model, cfg.trainer.init_from)
     resolved = yaml.safe_dump(to_dict(cfg), sort_keys=False)
     if fresh and folder.exists():
         shutil.rmtree(folder)
