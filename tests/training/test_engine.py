@@ -273,6 +273,10 @@ def test_a_run_starts_from_saved_weights_built_like_its_model_and_refuses_others
     after, before = load_model(tuned).state_dict(), load_model(source).state_dict()
     assert after.pop("train_steps") == before.pop("train_steps") + 1 == 3
     assert all(torch.equal(after[k], before[k]) for k in before)
+    shutil.rmtree(source)  # the run has its own checkpoint now: running it again does not need the source
+    assert train(load_experiment(base=tiny(tmp_path, name="tuned", optim={"lr": 0.0},
+                                           trainer={"init_from": str(source), "max_steps": 1}))) == tuned
+    source = train(load_experiment(base=tiny(tmp_path)))
     wider = load_experiment(base=tiny(tmp_path, name="wider", model={"hidden": [8]},
                                       trainer={"init_from": str(source)}))
     with pytest.raises(ConfigError, match=r"holds a model with another config \(hidden differ\)"):

@@ -45,7 +45,8 @@ def train(cfg: ExperimentConfig, fresh: bool = False) -> Path:
         if len(stages_for(cfg)) > 1:
             raise ConfigError(f"trainer.init_from: {cfg.name} trains in stages; only single-stage models start "
                               "from saved weights")
-        check_same_model(cfg.model, cfg.trainer.init_from)
+        if fresh or not last_checkpoint(folder).is_file():  # a run that resumes no longer needs the source
+            check_same_model(cfg.model, cfg.trainer.init_from)
     resolved = yaml.safe_dump(to_dict(cfg), sort_keys=False)
     if fresh and folder.exists():
         shutil.rmtree(folder)
