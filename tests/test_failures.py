@@ -239,7 +239,10 @@ def test_ctrl_c_on_a_real_process(tmp_path):
     out = tmp_path / "eval"
     process = subprocess.Popen([VIDPRED, "evaluate", "--model", "copy_last", "--protocol", "mmnist-10-10",
                                 "--batch-size", "1", "--out", str(out), "num_test=2000"],
-                               stderr=subprocess.PIPE, text=True)
+                               stderr=subprocess.PIPE, text=True,
+                               # as from a terminal: a suite started in the background (`cmd &`) would otherwise
+                               # pass on SIGINT ignored, and the child would never see the Ctrl-C
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     for line in process.stderr:  # up to the evaluation's first progress line: the work has started
         if line.startswith("mmnist-10-10:"):
             break
