@@ -81,10 +81,13 @@ def check_same_model(config: ModelConfig, folder: str | Path) -> None:
 
 def load_weights(model: Predictor, folder: str | Path) -> Predictor:
     """Copy the weights saved in ``folder`` into ``model``, which must be built like the saved one."""
+    check_same_model(model.config, folder)
+    return _copy_weights(model, Path(folder))
+
+
+def _copy_weights(model: Predictor, folder: Path) -> Predictor:
     from safetensors.torch import load_file
 
-    folder = Path(folder)
-    check_same_model(model.config, folder)
     try:
         state = load_file(str(folder / WEIGHTS_FILE))
     except Exception as err:  # safetensors raises its own SafetensorError (and OSError) on a damaged file
@@ -102,7 +105,8 @@ def load_weights(model: Predictor, folder: str | Path) -> Predictor:
 
 def load_model(folder: str | Path, device: str = "cpu") -> Predictor:
     """Rebuild a model saved by :func:`save_model` from its folder."""
-    return load_weights(build_model(saved_model_config(folder)), folder).to(device).eval()
+    # built from the saved config itself, so there is nothing for load_weights' config check to compare
+    return _copy_weights(build_model(saved_model_config(folder)), Path(folder)).to(device).eval()
 
 
 def training_data(folder: str | Path) -> dict | None:
