@@ -151,6 +151,33 @@ def test_generation_feeds_back_its_own_frames_and_uses_the_last_context_frames()
         model.predict(context[:, :1], 3)
 
 
+def recorded_inputs(module: torch.nn.Module):
+    inputs = []
+    module.register_forward_pre_hook(lambda mod, args: inputs.append(args[0].detach().clone()))
+    return inputs
+
+
+def test_generation_feeds_back_the_mode_or_the_mean_and_returns_the_means_either_way():
+    context = torch.rand(2, 2, 1, 16, 16)
+    out = {}
+    for feedback in ("mode", "mean"):
+        model = vrnn(feedback=feedback)
+        inputs = recorded_inputs(model.encoder)
+        out[feedback] = model.predict(context, 3, 2, generator=torch.Generator().manual_seed(0))
+        fed_back = torch.stack(inputs[1:], dim=1)  # (B * samples, 2, 1, 16, 16): the first two predictions
+        predicted = out[feedback].flatten(0, 1)[:, :2]
+        if feedback == "mode":
+            assert torch.equal(fed_back, (predicted > 0.5).float())
+        else:
+            assert torch.equal(fed_back, predicted)
+        assert ((predicted > 0) & (predicted < 1)).any() and not torch.equal(predicted, predicted.round())
+    # the same draws: the first frame, which sees only the context, is the same; the later ones are not
+    assert torch.equal(out["mode"][:, :, 0], out["mean"][:, :, 0])
+    assert not torch.allclose(out["mode"][:, :, 1:], out["mean"][:, :, 1:])
+    laplace = [vrnn(likelihood="laplace", feedback=feedback) for feedback in ("mode", "mean")]
+    assert torch.equal(*(m.predict(context, 3, 2, generator=torch.Generator().manual_seed(0)) for m in laplace))
+
+
 @pytest.mark.parametrize("preset, total", [
     ("vrnn_smmnist", 202_437_481), ("vrnn_smmnist_levels_1", 130_243_433), ("vrnn_smmnist_levels_1_8", 197_933_929),
     ("vrnn_smmnist_levels_1_8_16_32", 220_029_801), ("vrnn_smmnist_convlstm_1", 75_885_161),
