@@ -75,6 +75,9 @@ def test_demo_predicts_with_the_committed_pretrained_pipeline(tmp_path):
     assert all(label in page for label in mmnist["metrics"])  # one report with every model and baseline
     grid = read_video(out / "predictions.gif")
     assert grid.shape[0] == 20  # one animation frame per time step: 10 context + 10 predicted
+    smmnist = summary["sections"]["smmnist-5-10"]
+    assert set(smmnist["metrics"]) == {"svg", "vrnn", "copy_last", "blank"}
+    assert 0 < smmnist["metrics"]["vrnn"]["ssim"]["best"] <= 1
 
 
 def test_demo_shows_each_model_under_the_protocol_of_its_training_data(tmp_path, capsys):

@@ -3,7 +3,8 @@ by side with the copy-last and blank baselines.
 
 It loads the committed models in ``pretrained/`` -- on Moving MNIST S-HR-VQVAE (``mmnist_s_hr_vqvae``, arg-max
 decoding: one deterministic prediction per clip) and the Video VQ-VAE (``mmnist_video_vqvae``, sampled); on
-Stochastic Moving MNIST SVG-LP (``smmnist_svg_lp``, when it is there) -- all trained on a 2-core CPU
+Stochastic Moving MNIST SVG-LP (``smmnist_svg_lp``) and the hierarchical VRNN (``smmnist_vrnn``), each when it is
+there -- all trained on a 2-core CPU
 (docs/RESULTS.md). Each model goes to the protocol of the data set its config names (Moving MNIST: mmnist-10-10,
 10 context frames and 10 to predict; SM-MNIST: smmnist-5-10, 5 and 10), takes the first ``sequences`` clips of that
 data set's fixed test set (never seen in training), predicts ``samples`` samples per clip, and is scored beside
@@ -27,7 +28,8 @@ from vidpred.config import ConfigError, atomic_write_text
 from vidpred.models.io import WEIGHTS_FILE
 
 PRETRAINED_DIR = Path(__file__).resolve().parents[2] / "pretrained"
-PRETRAINED = tuple(PRETRAINED_DIR / name for name in ("mmnist_s_hr_vqvae", "mmnist_video_vqvae", "smmnist_svg_lp")
+PRETRAINED = tuple(PRETRAINED_DIR / name for name in ("mmnist_s_hr_vqvae", "mmnist_video_vqvae", "smmnist_svg_lp",
+                                                      "smmnist_vrnn")
                    if (PRETRAINED_DIR / name / WEIGHTS_FILE).is_file())
 # the protocol a model is shown under, by the data set it was trained on; and where its section is written
 SECTIONS = {"moving_mnist": ("mmnist-10-10", "."), "stochastic_moving_mnist": ("smmnist-5-10", "smmnist")}
