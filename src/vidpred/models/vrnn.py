@@ -267,8 +267,6 @@ class VRNN(Predictor):
                 nets.append(LatentNet(config.channels_at(size), config.latent_channels(size), cond, k, size))
         self.likelihood = Likelihood(config)
         self.register_buffer("train_steps", torch.zeros((), dtype=torch.long))  # drives the beta warm-up
-        # a Laplace's mode is its mean: only a Bernoulli likelihood's mode differs
-        self._feeds_back_mode = config.feedback == "mode" and config.likelihood == "bernoulli"
 
     def conditioning(self, level: int) -> tuple[int, ...]:
         """The levels (indices, coarsest first) that level ``level`` is conditioned on."""
@@ -345,6 +343,8 @@ class VRNN(Predictor):
     def _predict(self, context: Tensor, horizon: int, num_samples: int, generator, temperature: float) -> Tensor:
         k = self.config.num_context
         b = context.shape[0]
+        # a Laplace's mode is its mean: only a Bernoulli likelihood's mode differs
+        feeds_back_mode = self.config.feedback == "mode" and self.config.likelihood == "bernoulli"
         features = self.encoder.encode_video(context[:, -k:].repeat_interleave(num_samples, dim=0))
         prior_states = [net.init(features[r]) for net, r in zip(self.prior, self.levels)]
         states = self.likelihood.initial_states(features)
@@ -360,7 +360,7 @@ class VRNN(Predictor):
             frame = torch.sigmoid(logits.float())
             frames.append(frame)
             if len(frames) < horizon:  # the generated frame is the next step's input
-                fed_back = (frame > 0.5).to(frame.dtype) if self._feeds_back_mode else frame
+                fed_back = (frame > 0.5).to(frame.dtype) if feeds_back_mode else frame
                 seen = self.encoder(fed_back)
         video = torch.stack(frames, dim=1)
         return video.view(b, num_samples, *video.shape[1:])
