@@ -210,7 +210,7 @@ def test_an_unloadable_checkpoint_on_resume_is_named(tmp_path):
 
 
 def test_ctrl_c_leaves_nothing_partial(tmp_path, monkeypatch, capsys):
-    """Interrupted after writing part of its output, a command removes what it made and says so in one line."""
+    """Interrupted after writing part of its output, a command leaves no trace of it and says so in one line."""
     import vidpred.eval.report as report
 
     def interrupted_while_writing(evaluation, out):
@@ -223,16 +223,17 @@ def test_ctrl_c_leaves_nothing_partial(tmp_path, monkeypatch, capsys):
     assert main(["evaluate", "--model", "copy_last", "--protocol", "mmnist-10-10", "--sequences", "2",
                  "--out", str(out), "num_test=4"]) == 130
     err = capsys.readouterr().err
-    assert err.strip().splitlines()[-1] == "vidpred: interrupted; the outputs this command had started were removed"
+    assert err.strip().splitlines()[-1] == "vidpred: interrupted; nothing was written, and what was there before is as it was"
     assert "Traceback" not in err
     assert not (tmp_path / "new").exists()
 
-    kept = tmp_path / "kept"  # an existing folder keeps what it held and loses only what the command added
+    kept = tmp_path / "kept"  # an existing folder keeps what it held, and gains nothing
     kept.mkdir()
     (kept / "mine.txt").write_text("keep me")
     assert main(["evaluate", "--model", "copy_last", "--protocol", "mmnist-10-10", "--sequences", "2",
-                 "--out", str(kept), "num_test=4"]) == 130
-    assert sorted(p.name for p in kept.iterdir()) == ["mine.txt"]
+                 "--out", str(kept), "--overwrite", "num_test=4"]) == 130
+    assert sorted(p.name for p in kept.iterdir()) == ["mine.txt"] and (kept / "mine.txt").read_text() == "keep me"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["kept"]  # no temporary folder left beside it
 
 
 def test_ctrl_c_on_a_real_process(tmp_path):
@@ -249,7 +250,7 @@ def test_ctrl_c_on_a_real_process(tmp_path):
     process.send_signal(signal.SIGINT)
     rest = process.communicate(timeout=120)[1]
     assert process.returncode == 130
-    assert rest.strip().splitlines()[-1] == "vidpred: interrupted; the outputs this command had started were removed"
+    assert rest.strip().splitlines()[-1] == "vidpred: interrupted; nothing was written, and what was there before is as it was"
     assert "Traceback" not in rest and not out.exists()
 
 

@@ -23,12 +23,13 @@ with status 2; they never end in a traceback.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
 
 from vidpred.config import ConfigError, apply_overrides
-from vidpred.io.outputs import count, output_file, output_folder, removed_on_failure
+from vidpred.io.outputs import Written, count, output_file, output_folder, staged_outputs
 
 
 class Parser(argparse.ArgumentParser):
@@ -131,14 +132,16 @@ def cmd_data_list(args) -> None:
 
 
 def cmd_data_prepare(args) -> None:
-    from vidpred.data.cache import FrameStore
+    from vidpred.data.base import empty_split
+    from vidpred.data.cache import FrameStore, store_record
     from vidpred.registry import dataset_spec
 
     cfg = _data_config(args.name, args.root, args.overrides)
-    output_folder(args.out)
+    written = Written("data prepare", {"data": args.name}, f"a prepared store of {args.name}", store_record)
+    output_folder(args.out, written=written, overwrite=args.overwrite, inputs=[getattr(cfg, "root", None)])
     started = time.perf_counter()
-    with removed_on_failure(args.out):
-        index = dataset_spec(args.name).prepare(cfg, Path(args.out))
+    with staged_outputs() as staged:  # a store that was there stays whole until the new one is complete
+        index = dataset_spec(args.name).prepare(cfg, staged.folder(args.out, written))
     seconds = time.perf_counter() - started
     store = FrameStore(args.out)
     console = _console()
@@ -147,8 +150,10 @@ def cmd_data_prepare(args) -> None:
                   f"({size / 2**20:.1f} MiB, frames {tuple(store.frame_shape)})")
     for split in ("train", "test"):
         videos = [v for v in store.videos if v.split == split]
-        if videos:
-            console.print(f"  {split}: {count(len(videos), 'video')}, {count(sum(v.length for v in videos), 'frame')}")
+        console.print(f"  {split}: {count(len(videos), 'video')}, {count(sum(v.length for v in videos), 'frame')}")
+    for split in ("train", "test"):
+        if not any(v.split == split for v in store.videos):
+            print(f"vidpred: warning: {empty_split(cfg, split, len(store.videos))}", file=sys.stderr)
     if index["skipped"]:
         console.print(f"  [yellow]skipped {count(len(index['skipped']), 'input')}:[/yellow]")
         for item in index["skipped"]:
@@ -159,29 +164,31 @@ def cmd_data_prepare(args) -> None:
 
 def cmd_data_show(args) -> None:
     from vidpred.data import build_dataset
+    from vidpred.data.base import check_not_empty
     from vidpred.io.grid import GRID_SUFFIXES, GridRow, write_grid
 
-    output_file(args.out, GRID_SUFFIXES)
+    output_file(args.out, GRID_SUFFIXES, inputs=[args.root, args.cache])
     cfg = _data_config(args.name, args.root, args.overrides, args.cache)
     dataset = build_dataset(cfg, args.split)
-    if len(dataset) == 0:
-        raise ConfigError(f"the {args.split} split of {args.name} has no clip of {cfg.num_frames} frames")
+    check_not_empty(dataset, cfg, args.split)
     shown = min(args.n, len(dataset))
     label = getattr(dataset, "clip_id", lambda i: f"clip {i}")
-    with removed_on_failure(args.out):
+    with staged_outputs() as staged:
         rows = [GridRow(dataset[i], label(i), num_context=args.context) for i in range(shown)]
-        path = write_grid(args.out, rows, fps=args.fps)
-    print(f"wrote {count(shown, args.split + ' clip')} of {args.name} to {path}")
+        write_grid(staged.file(args.out), rows, fps=args.fps)
+    print(f"wrote {count(shown, args.split + ' clip')} of {args.name} to {args.out}")
 
 
 def _predictor(name_or_folder: str, device: str, **fields):
-    """A predictor from a run folder or a registered name (built with ``fields``). A pipeline whose training
-    stages are not all finished refuses to predict with a sentence (its ``_predict``)."""
-    from vidpred.models.io import resolve_model
+    """A predictor from a run folder (``pretrained/NAME`` found from anywhere) or a registered name (built with
+    ``fields``). A pipeline whose training stages are not all finished refuses to predict with a sentence (its
+    ``_predict``)."""
+    from vidpred.models.io import model_folder, resolve_model
     from vidpred.registry import model_spec
 
-    if Path(name_or_folder).is_dir():
-        return resolve_model(name_or_folder, device)
+    folder = model_folder(name_or_folder)
+    if folder is not None:
+        return resolve_model(str(folder), device)
     if "/" in name_or_folder or name_or_folder.startswith("."):  # meant as a folder, not a registered name
         raise ConfigError(f"{name_or_folder}: no such model folder (a run folder or pretrained/NAME)")
     spec = model_spec(name_or_folder)
@@ -191,36 +198,57 @@ def _predictor(name_or_folder: str, device: str, **fields):
     return resolve_model(name_or_folder, device, **fields)
 
 
-def _protocol_predictor(name_or_folder: str, device: str, protocol):
-    """A predictor for ``protocol``: a registered name is built for the protocol's frames, context and horizon; a
-    saved model folder keeps its own config."""
-    return _predictor(name_or_folder, device, channels=protocol.data.get("channels", 1),
-                      image_size=protocol.data.get("image_size", 64), num_context=protocol.context,
-                      num_predicted=protocol.horizon)
+def _model_key(name_or_folder: str) -> str:
+    """How an output records the model it is about: a folder by its absolute path, a registered model by name."""
+    from vidpred.models.io import model_folder
+
+    folder = model_folder(name_or_folder)
+    return str(folder.resolve()) if folder is not None else name_or_folder
+
+
+def _protocol_predictor(name_or_folder: str, device: str, protocol, data_cfg):
+    """A predictor for ``protocol`` on ``data_cfg`` (the protocol's data with the user's overrides): a registered
+    name is built for those frames, the protocol's context and horizon; a saved model folder keeps its own config."""
+    return _predictor(name_or_folder, device, channels=data_cfg.channels, image_size=data_cfg.image_size,
+                      num_context=protocol.context, num_predicted=protocol.horizon)
 
 
 def cmd_evaluate(args) -> None:
-    from vidpred.eval.protocol import EvalSettings, custom_protocol, evaluate, get_protocol
+    from vidpred.eval.protocol import (EvalSettings, check_evaluation, custom_protocol, evaluate, get_protocol,
+                                       protocol_data_config)
     from vidpred.eval.report import BASELINES, BASELINES_DIR, compare, write_results
 
-    protocol = custom_protocol(get_protocol(args.protocol), args.context, args.horizon)
-    output_folder(args.out)
-    check_device(args.device)
     data_overrides = _data_fields(args.overrides, args.root, args.cache)
-    model = _protocol_predictor(args.model, args.device, protocol)
+    protocol = custom_protocol(get_protocol(args.protocol), args.context, args.horizon, data_overrides)
+    written = Written("evaluate", {"model": _model_key(args.model), "protocol": protocol.name},
+                      f"an evaluation of {args.model} under {protocol.name}")
+    output_folder(args.out, written=written, overwrite=args.overwrite,
+                  inputs=[args.model if Path(args.model).exists() else None, args.root, args.cache])
+    check_device(args.device)
+    data_cfg = protocol_data_config(protocol, data_overrides)
     settings = EvalSettings(num_samples=args.samples, max_sequences=args.sequences, batch_size=args.batch_size,
                             seed=args.seed, device=args.device, lpips_weights=args.lpips_weights,
                             i3d_weights=args.i3d_weights, data_overrides=data_overrides)
-    with removed_on_failure(args.out):
-        evaluation = evaluate(model, protocol, settings, model_label=args.model)
-        report = write_results(evaluation, args.out)
-        baselines = {}
-        if args.model not in BASELINES:  # the same sequences for blank and copy-last, so every comparison shows them
-            for name in BASELINES:
-                baseline = evaluate(_predictor(name, args.device), protocol, settings, model_label=name)
-                write_results(baseline, Path(args.out) / BASELINES_DIR / name)
-                baselines[name] = baseline["results"]
-            report = compare([args.out], Path(args.out) / "comparison")
+    model = _protocol_predictor(args.model, args.device, protocol, data_cfg)
+    # the same sequences for blank and copy-last, so every comparison shows them; built and checked before any
+    # prediction, for the protocol's frames (colour protocols have colour baselines)
+    baselines = {name: _protocol_predictor(name, args.device, protocol, data_cfg)
+                 for name in BASELINES if args.model != name}
+    for predictor in (model, *baselines.values()):
+        check_evaluation(predictor, protocol, settings)
+    log = lambda line: print(f"vidpred: {line}", file=sys.stderr, flush=True)  # noqa: E731
+    with staged_outputs() as staged:
+        out = staged.folder(args.out, written)
+        evaluation = evaluate(model, protocol, settings, model_label=args.model, log=log)
+        write_results(evaluation, out)
+        scores = {}
+        if args.model not in BASELINES:
+            for name, baseline in baselines.items():
+                result = evaluate(baseline, protocol, settings, model_label=name)
+                write_results(result, out / BASELINES_DIR / name)
+                scores[name] = result["results"]
+            compare([out], out / "comparison")
+    report = Path(args.out) / ("comparison" if scores else "") / "report.html"
     results = evaluation["results"]
     console = _console()
     console.print(f"[bold]{args.model}[/bold] on {protocol.name}: {results['n_sequences']} sequences x "
@@ -233,7 +261,7 @@ def cmd_evaluate(args) -> None:
         console.print(f"  {'fvd':>14}: {results['fvd']:.2f}", highlight=False)
     for metric, why in results["unavailable"].items():
         console.print(f"  [yellow]{metric} not computed[/yellow]: {why}", highlight=False)
-    for name, r in baselines.items():
+    for name, r in scores.items():
         console.print(f"  baseline {name}: " + ", ".join(f"{metric} {entry['best']['mean']:.4f}"
                                                           for metric, entry in r["metrics"].items()), highlight=False)
     console.print(f"wrote {report}", highlight=False)
@@ -242,10 +270,12 @@ def cmd_evaluate(args) -> None:
 def cmd_report(args) -> None:
     from vidpred.eval.report import compare
 
-    output_folder(args.out)
-    with removed_on_failure(args.out):
-        report = compare(args.folders, args.out)
-    print(f"wrote {report}")
+    folders = [str(Path(f).resolve()) for f in args.folders]
+    written = Written("report", {"folders": sorted(folders)}, f"a comparison of {', '.join(args.folders)}")
+    output_folder(args.out, written=written, overwrite=args.overwrite, inputs=args.folders)
+    with staged_outputs() as staged:
+        compare(args.folders, staged.folder(args.out, written))
+    print(f"wrote {Path(args.out) / 'report.html'}")
 
 
 def cmd_models(args) -> None:
@@ -304,14 +334,26 @@ def cmd_export(args) -> None:
     from vidpred.config import read_yaml
     from vidpred.models.io import CONFIG_FILE, WEIGHTS_FILE, save_model
 
-    output_folder(args.out)
-    run = Path(args.run)
+    run = _existing_run(args.run)
+    written = Written("export", {"run": str(run.resolve())}, f"the export of {args.run}")
+    output_folder(args.out, written=written, overwrite=args.overwrite, inputs=[run])
     model = _run_model(run, "exporting")
     config = read_yaml(run / CONFIG_FILE)
-    with removed_on_failure(args.out):
-        out = save_model(model, args.out, config=config, half=args.half)
+    with staged_outputs() as staged:
+        save_model(model, staged.folder(args.out, written), config=config, half=args.half)
+    out = Path(args.out)
     size = (out / WEIGHTS_FILE).stat().st_size + (out / CONFIG_FILE).stat().st_size
     print(f"exported {args.run} -> {out} ({size / 1e6:.1f} MB{', float16 weights' if args.half else ''})")
+
+
+def _existing_run(text: str) -> Path:
+    """The run or model folder ``text`` names (``pretrained/NAME`` from anywhere), or one sentence."""
+    from vidpred.models.io import model_folder
+
+    folder = model_folder(text)
+    if folder is None:
+        raise ConfigError(f"{text}: no such run folder (a trained run or pretrained/NAME)")
+    return folder
 
 
 def cmd_predict(args) -> None:
@@ -319,15 +361,21 @@ def cmd_predict(args) -> None:
     from vidpred.models.io import training_data
     from vidpred.io.grid import GRID_SUFFIXES
 
-    output_file(args.out, GRID_SUFFIXES)
+    from vidpred.models.io import model_folder
+
+    inputs = [args.input, args.model]
+    output_file(args.out, GRID_SUFFIXES, inputs=inputs)
     if args.frames_out:
-        output_file(args.frames_out, (".npy",), "--frames-out")
+        output_file(args.frames_out, (".npy",), "--frames-out", inputs=inputs)
+        if Path(args.frames_out).absolute() == Path(args.out).absolute():
+            raise ConfigError(f"--frames-out {args.frames_out} is the --out file; give another name")
     model = _predictor(args.model, check_device(args.device))
-    trained_on = training_data(args.model) if Path(args.model).is_dir() else None
-    with removed_on_failure(args.out, args.frames_out):
-        notes = predict_to_file(model, args.input, args.out, args.context, args.horizon, args.samples, args.seed,
-                                args.temperature, args.frames_out, data_fields=_data_fields(args.overrides, None, None),
-                                start=args.start, trained_on=trained_on)
+    trained_on = getattr(model, "trained_on", None)  # a model loaded from a folder knows its training data
+    with staged_outputs() as staged:
+        notes = predict_to_file(model, args.input, staged.file(args.out), args.context, args.horizon, args.samples,
+                                args.seed, args.temperature, args.frames_out and staged.file(args.frames_out),
+                                data_fields=_data_fields(args.overrides, None, None), start=args.start,
+                                trained_on=trained_on, shown_as=args.out)
     for note in notes:
         print(note)
 
@@ -361,15 +409,17 @@ def cmd_uncertainty(args) -> None:
     from vidpred.data import data_config
     from vidpred.eval.uncertainty import prior_uncertainty, write_uncertainty
 
-    output_folder(args.out)
-    model = _predictor(args.run, check_device(args.device))
-    trained, fields = _run_data(args.run)
+    run = _existing_run(args.run)
+    written = Written("uncertainty", {"run": str(run.resolve())}, f"the prior uncertainty of {args.run}")
+    output_folder(args.out, written=written, overwrite=args.overwrite, inputs=[run])
+    model = _predictor(str(run), check_device(args.device))
+    trained, fields = _run_data(run)
     # the run's own data settings (digits, size) when it trained on this data set, over 100 frames by default
     fields = fields if trained == args.data else {}
     cfg = data_config(args.data, **{**fields, **_data_fields([f"num_frames={args.frames}", *args.overrides], None, None)})
-    with removed_on_failure(args.out):
+    with staged_outputs() as staged:
         result = prior_uncertainty(model, cfg, sequences=args.sequences, seed=args.seed, device=args.device)
-        files = write_uncertainty(result, args.out)
+        files = write_uncertainty(result, staged.folder(args.out, written))
     ratio = result["peak_ratio"]
     print(f"{result['sequences']} sequences, {result['frames']} frames: the learned prior's sigma on the frames after "
           f"wall hits is {ratio:.2f}x its mean elsewhere" if ratio is not None else
@@ -382,18 +432,18 @@ def cmd_elbo(args) -> None:
     from vidpred.eval.elbo import elbo_report, training_kl_curves, write_elbo
     from vidpred.models.io import CONFIG_FILE
 
-    output_folder(args.out)
-    if not Path(args.run).is_dir():
-        raise ConfigError(f"{args.run}: no such run folder (a trained run or pretrained/NAME)")
+    run = _existing_run(args.run)
+    written = Written("elbo", {"run": str(run.resolve())}, f"the ELBO of {args.run}")
+    output_folder(args.out, written=written, overwrite=args.overwrite, inputs=[run])
     check_device(args.device)
-    model = _run_model(Path(args.run), "measuring")
-    trained, fields = _run_data(args.run)
+    model = _run_model(run, "measuring")
+    trained, fields = _run_data(run)
     if trained is None:
         raise ConfigError(f"{args.run}/{CONFIG_FILE} names no data set; the ELBO is measured on the run's own data")
     cfg = data_config(trained, **{**fields, **_data_fields(args.overrides, None, None)})
-    with removed_on_failure(args.out):
+    with staged_outputs() as staged:
         result = elbo_report(model, cfg, sequences=args.sequences, seed=args.seed, device=args.device)
-        files = write_elbo(result, training_kl_curves(args.run, model.levels), args.out)
+        files = write_elbo(result, training_kl_curves(run, model.levels), staged.folder(args.out, written))
     for split in ("train", "test"):
         r = result["splits"][split]
         print(f"{split}: negative ELBO {r['elbo']:.1f} nats per video ({r['sequences']} clips; NLL {r['nll']:.1f}, KL "
@@ -405,12 +455,15 @@ def cmd_reconstruct(args) -> None:
     from vidpred.data import build_dataset
     from vidpred.eval.reconstruction import reconstruction_report
 
-    output_folder(args.out)
-    tokenizer = _tokenizer(args.run, check_device(args.device))
+    run = _existing_run(args.run)
+    written = Written("reconstruct", {"run": str(run.resolve()), "data": args.data},
+                      f"the reconstructions of {args.data} by {args.run}")
+    output_folder(args.out, written=written, overwrite=args.overwrite, inputs=[run, args.root, args.cache])
+    tokenizer = _tokenizer(run, check_device(args.device))
     dataset = build_dataset(_data_config(args.data, args.root, args.overrides, args.cache), "test")
-    with removed_on_failure(args.out):
-        result = reconstruction_report(tokenizer, dataset, args.out, count=args.clips, device=args.device,
-                                       per_layer=args.per_layer)
+    with staged_outputs() as staged:
+        result = reconstruction_report(tokenizer, dataset, staged.folder(args.out, written), count=args.clips,
+                                       device=args.device, per_layer=args.per_layer)
     m, b, first = result["metrics"], result["bit_budget"], tokenizer.levels[0]
     print(f"{result['clips']} test clips: PSNR {m['psnr']['mean']:.2f} ± {m['psnr']['ci95']:.2f} dB, "
           f"SSIM {m['ssim']['mean']:.4f}, SSIM (uniform7) {m['ssim_uniform7']['mean']:.4f}; "
@@ -428,16 +481,24 @@ def cmd_reconstruct(args) -> None:
 
 def cmd_encode(args) -> None:
     from vidpred.data import build_dataset
+    from vidpred.data.base import check_split
     from vidpred.training.codes import encode_dataset
 
-    output_folder(args.out)
-    tokenizer = _tokenizer(args.run, check_device(args.device))
+    run = _existing_run(args.run)
+    written = Written("encode", {"run": str(run.resolve()), "data": args.data},
+                      f"the codes of {args.data} by {args.run}")
+    output_folder(args.out, written=written, overwrite=args.overwrite, inputs=[run, args.root, args.cache])
+    tokenizer = _tokenizer(run, check_device(args.device))
     cfg = _data_config(args.data, args.root, args.overrides, args.cache)
-    with removed_on_failure(args.out):  # every split's codes, or none
-        for split in args.splits.split(","):
+    splits = args.splits.split(",")
+    for split in splits:
+        check_split(split)
+    with staged_outputs() as staged:  # every split's codes, or none
+        out = staged.folder(args.out, written)
+        for split in splits:
             dataset = build_dataset(cfg, split)
             clips = args.train_clips if split == "train" else None
-            info = encode_dataset(tokenizer, dataset, args.out, split, count=clips, device=args.device,
+            info = encode_dataset(tokenizer, dataset, out, split, count=clips, device=args.device,
                                   context_frames=args.context_frames)
             print(f"{split}: {info['clips']} clips -> " + ", ".join(
                 f"{args.out}/{split}_{level}.npy {shape}" for level, shape in info["shapes"].items()))
@@ -446,39 +507,46 @@ def cmd_encode(args) -> None:
 def cmd_demo(args) -> None:
     from vidpred.demo import PRETRAINED, run_demo
 
-    output_folder(args.out)
-    with removed_on_failure(args.out):
-        run_demo(Path(args.out), args.model or PRETRAINED, sequences=args.sequences, samples=args.samples,
-                 num_test=args.num_test)
+    models = [_existing_run(m) for m in args.model] if args.model else list(PRETRAINED)
+    written = Written("demo", {"models": sorted(str(m.resolve()) for m in models)},
+                      "the demo of " + ", ".join(m.name for m in models))
+    output_folder(args.out, written=written, overwrite=args.overwrite, inputs=models)
+    with staged_outputs() as staged:
+        run_demo(staged.folder(args.out, written), models, sequences=args.sequences, samples=args.samples,
+                 num_test=args.num_test, shown_as=Path(args.out))
 
 
-def _study_source(text: str, device: str, protocol):
+def _study_source(text: str, device: str, protocol, data_cfg):
     """A side of a study: a folder of predicted videos (a folder without a model's config.yaml), or a model (a
     registered name built for the protocol's frames, a saved model or run folder)."""
-    from vidpred.models.io import CONFIG_FILE
+    from vidpred.models.io import CONFIG_FILE, model_folder
     from vidpred.study.create import Source
 
-    if Path(text).is_dir() and not (Path(text) / CONFIG_FILE).is_file():
-        return Source(text, folder=Path(text))
-    return Source(text, model=_protocol_predictor(text, device, protocol))
+    folder = model_folder(text)
+    if folder is not None and not (folder / CONFIG_FILE).is_file():
+        return Source(text, folder=folder)
+    return Source(text, model=_protocol_predictor(text, device, protocol, data_cfg))
 
 
 def cmd_study_create(args) -> None:
-    from vidpred.eval.protocol import get_protocol
+    from vidpred.eval.protocol import get_protocol, protocol_data_config
     from vidpred.study.create import create_study
-    from vidpred.study.store import DATABASE_FILE
+    from vidpred.study.store import DATABASE_FILE, StudyStore
 
     protocol = get_protocol(args.protocol)
-    output_folder(args.study_dir, "STUDY_DIR")
     if (Path(args.study_dir) / DATABASE_FILE).exists():
         raise ConfigError(f"{args.study_dir} holds a study already; give a new folder")
+    sides = [side for side in (args.a, args.b) if Path(side).exists()]
+    output_folder(args.study_dir, "STUDY_DIR", new=True, inputs=[*sides, args.root, args.cache])
     check_device(args.device)
-    a = _study_source(args.a, args.device, protocol)
-    b = _study_source(args.b, args.device, protocol)
-    with removed_on_failure(args.study_dir):
-        store = create_study(args.study_dir, a, b, protocol, args.clips, args.samples, seed=args.seed, fps=args.fps,
-                             device=args.device, data_overrides=_data_fields(args.overrides, args.root, args.cache))
-    pairs = len(store.pairs())
+    data_overrides = _data_fields(args.overrides, args.root, args.cache)
+    data_cfg = protocol_data_config(protocol, data_overrides)
+    a = _study_source(args.a, args.device, protocol, data_cfg)
+    b = _study_source(args.b, args.device, protocol, data_cfg)
+    with staged_outputs() as staged:  # the study appears whole, or not at all
+        create_study(staged.folder(args.study_dir), a, b, protocol, args.clips, args.samples, seed=args.seed,
+                     fps=args.fps, device=args.device, data_overrides=data_overrides)
+    pairs = len(StudyStore.open(args.study_dir).pairs())
     print(f"wrote a study of {count(pairs, 'pair')} ({args.a} against {args.b}, {protocol.name}) to {args.study_dir}; "
           f"serve it with `vidpred study serve {args.study_dir}`")
 
@@ -510,15 +578,25 @@ def cmd_study_results(args) -> None:
 
     store = StudyStore.open(args.study_dir)
     out = Path(args.out) if args.out else Path(args.study_dir) / "results"
-    output_folder(out)
-    with removed_on_failure(out):
-        results = write_results(store, out)
+    if out.exists() and os.path.samefile(out, args.study_dir):
+        raise ConfigError(f"--out {out} is the study folder; give another folder (default STUDY_DIR/results)")
+    written = Written("study results", {"study": str(Path(args.study_dir).resolve())},
+                      f"the results of the study in {args.study_dir}")
+    output_folder(out, written=written, overwrite=args.overwrite)
+    with staged_outputs() as staged:
+        results = write_results(store, staged.folder(out, written))
     table = results["table"]
     print(f"{results['judgements']} judgements by {count(results['raters'], 'rater')} on {count(results['pairs'], 'pair')}: "
           + ", ".join(f"{name} {table[c]['count']} ({100 * (table[c]['share'] or 0):.1f}%)"
                       for c, name in (("a", f"prefer A ({results['a']})"), ("b", f"prefer B ({results['b']})"),
                                       ("indifferent", "indifferent"))))
     print(f"wrote {out / 'results.md'}, results.json and results.png")
+
+
+def _add_overwrite(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--overwrite", action="store_true",
+                   help="write into an output folder that holds something else (entries of the same name are replaced, "
+                        "the rest kept); without it such a folder is refused")
 
 
 def _add_data_source(p: argparse.ArgumentParser) -> None:
@@ -548,6 +626,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("name", help="data set name (see `vidpred data list`)")
     p.add_argument("--root", help="folder of the raw data set (KTH, BAIR, video_folder)")
     p.add_argument("--out", required=True, help="folder to write the store to")
+    _add_overwrite(p)
     p.set_defaults(func=cmd_data_prepare, takes_overrides=True)
 
     p = data_verbs.add_parser(
@@ -613,6 +692,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("run", help="a run folder or saved model")
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--half", action="store_true", help="store floating-point weights as float16")
+    _add_overwrite(p)
     p.set_defaults(func=cmd_export)
 
     p = verbs.add_parser(
@@ -629,6 +709,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="draw (and score) the reconstructions from the first 1, 2, ..., n levels (S-HR-VQVAE Fig. 5)")
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--device", default="cpu")
+    _add_overwrite(p)
     p.set_defaults(func=cmd_reconstruct, takes_overrides=True)
 
     p = verbs.add_parser(
@@ -643,6 +724,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=non_negative_int, default=0, help="seed of the posterior draws (default 0)")
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--device", default="cpu")
+    _add_overwrite(p)
     p.set_defaults(func=cmd_elbo, takes_overrides=True)
 
     p = verbs.add_parser(
@@ -659,6 +741,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=non_negative_int, default=0, help="seed of the shared trajectory (default 0)")
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--device", default="cpu")
+    _add_overwrite(p)
     p.set_defaults(func=cmd_uncertainty, takes_overrides=True)
 
     p = verbs.add_parser(
@@ -676,6 +759,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="also encode each clip's first N frames on their own (what the priors condition on)")
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--device", default="cpu")
+    _add_overwrite(p)
     p.set_defaults(func=cmd_encode, takes_overrides=True)
 
     p = verbs.add_parser(
@@ -699,6 +783,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1, ...")
     p.add_argument("--lpips-weights", help="torchvision AlexNet state dict (alexnet-owt-7be5be79.pth) for LPIPS")
     p.add_argument("--i3d-weights", help="Kinetics-400 I3D state dict (i3d_pretrained_400.pt) for FVD")
+    _add_overwrite(p)
     p.set_defaults(func=cmd_evaluate, takes_overrides=True)
 
     study = verbs.add_parser(
@@ -742,12 +827,14 @@ def build_parser() -> argparse.ArgumentParser:
                     "results.md and results.png.")
     p.add_argument("study_dir", help="a folder made by `vidpred study create`")
     p.add_argument("--out", help="output folder (default STUDY_DIR/results)")
+    _add_overwrite(p)
     p.set_defaults(func=cmd_study_results)
 
     p = verbs.add_parser("report", help="compare several evaluations of one protocol",
                          description="One table and overlaid per-frame curves for evaluation folders of one protocol.")
     p.add_argument("folders", nargs="+", help="folders written by `vidpred evaluate`")
     p.add_argument("--out", required=True, help="output folder for report.html")
+    _add_overwrite(p)
     p.set_defaults(func=cmd_report)
 
     p = verbs.add_parser("demo", help="the main job run by `make demo`",
@@ -762,6 +849,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--samples", type=positive_int, default=3, help="samples per clip (default 3)")
     p.add_argument("--num-test", type=positive_int, default=10000,
                    help="sequences in the Moving MNIST test set (default 10000, the standard size)")
+    _add_overwrite(p)
     p.set_defaults(func=cmd_demo)
     return parser
 
@@ -788,13 +876,13 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, DataError, VideoReadError, WeightsUnavailable, NonFiniteLoss, OSError, ValueError) as err:
         print(f"vidpred: error: {err}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:  # the verbs' removed_on_failure has already taken back what they had written
+    except KeyboardInterrupt:  # the verbs' staged outputs were discarded: what was on disk before is as it was
         if argv is None:  # run as the `vidpred` process, which now ends: a further Ctrl-C must not break its exit
             import signal
 
             signal.signal(signal.SIGINT, signal.SIG_IGN)
         done = ("run the same command again to resume from the last checkpoint" if args.verb == "train" else
-                "the outputs this command had started were removed")
+                "nothing was written, and what was there before is as it was")
         print(f"\nvidpred: interrupted; {done}", file=sys.stderr)
         return 130
     return 0

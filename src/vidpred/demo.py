@@ -25,9 +25,8 @@ from pathlib import Path
 import torch
 
 from vidpred.config import ConfigError, atomic_write_text
-from vidpred.models.io import WEIGHTS_FILE
+from vidpred.models.io import PRETRAINED_DIR, WEIGHTS_FILE
 
-PRETRAINED_DIR = Path(__file__).resolve().parents[2] / "pretrained"
 PRETRAINED = tuple(PRETRAINED_DIR / name for name in ("mmnist_s_hr_vqvae", "mmnist_video_vqvae", "smmnist_svg_lp",
                                                       "smmnist_vrnn")
                    if (PRETRAINED_DIR / name / WEIGHTS_FILE).is_file())
@@ -53,9 +52,11 @@ def _prediction_grid(models: dict, dataset, count: int, samples: int, context: i
     write_grids(path, rows)
 
 
-def _section(protocol_name: str, models: dict, out: Path, sequences: int, samples: int, num_test: int | None) -> dict:
-    """Evaluate ``models`` and both baselines on the first ``sequences`` clips under one protocol into ``out``:
-    each one's folder, the comparison report and the prediction grid. Returns the section's summary."""
+def _section(protocol_name: str, models: dict, out: Path, sequences: int, samples: int, num_test: int | None,
+             shown_as: Path) -> dict:
+    """Evaluate ``models`` and both baselines on the first ``sequences`` clips under one protocol into ``out``
+    (``shown_as`` in the summary): each one's folder, the comparison report and the prediction grid. Returns the
+    section's summary."""
     from vidpred.data import build_dataset, data_config
     from vidpred.eval.protocol import EvalSettings, evaluate, get_protocol
     from vidpred.eval.report import compare, load_results, write_results
@@ -77,7 +78,7 @@ def _section(protocol_name: str, models: dict, out: Path, sequences: int, sample
                      out / "predictions")
     results = {label: load_results(folder) for label, folder in folders.items()}
     return {"protocol": protocol.name, "data": protocol.data["name"], "context": protocol.context,
-            "horizon": protocol.horizon, "folder": str(out),
+            "horizon": protocol.horizon, "folder": str(shown_as),
             "deterministic": [label for label, model in models.items() if not model.stochastic],
             "metrics": {label: {m: {"best": r["metrics"][m]["best"]["mean"], "ci95": r["metrics"][m]["best"]["ci95"]}
                                 for m in r["metrics"]} for label, r in results.items()}}
@@ -95,8 +96,10 @@ def _table(section: dict, samples: int) -> list[str]:
     return lines + [""]
 
 
-def run_demo(out: Path, model_dirs=PRETRAINED, sequences: int = 16, samples: int = 3, num_test: int = 10000) -> dict:
-    """Every model of ``model_dirs`` under the protocol of its training data (``SECTIONS``); returns the summary.
+def run_demo(out: Path, model_dirs=PRETRAINED, sequences: int = 16, samples: int = 3, num_test: int = 10000,
+             shown_as: Path | None = None) -> dict:
+    """Every model of ``model_dirs`` under the protocol of its training data (``SECTIONS``), written into ``out``
+    (named ``shown_as`` in what it prints: ``out`` may be a temporary folder); returns the summary.
     ``num_test``: the size of the Moving MNIST test set (SM-MNIST keeps its 1,000)."""
     from vidpred.models.io import load_model, training_data
 
@@ -123,7 +126,8 @@ def run_demo(out: Path, model_dirs=PRETRAINED, sequences: int = 16, samples: int
         print(f"vidpred demo: {', '.join(models)} predict {sequences} {data_name} test clips ({protocol_name}), "
               f"{samples} samples each")
         sections[protocol_name] = _section(protocol_name, models, out / where, sequences, samples,
-                                           num_test if data_name == "moving_mnist" else None)
+                                           num_test if data_name == "moving_mnist" else None,
+                                           (shown_as or out) / where)
     summary = {"models": trained_on,
                "sequences": sequences, "samples": samples, "sections": sections,
                "seconds_total": round(time.perf_counter() - started, 1)}
@@ -139,5 +143,5 @@ def run_demo(out: Path, model_dirs=PRETRAINED, sequences: int = 16, samples: int
               f"Total time: {summary['seconds_total']} s."]
     atomic_write_text(out / "summary.md", "\n".join(lines) + "\n")
     print("\n".join(lines))
-    print(f"\nwrote {out}/: " + ", ".join(sorted(p.name for p in out.iterdir())))
+    print(f"\nwrote {shown_as or out}/: " + ", ".join(sorted(p.name for p in out.iterdir())))
     return summary

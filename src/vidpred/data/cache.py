@@ -48,14 +48,15 @@ class VideoRecord:
 
 
 class StoreWriter:
-    """Appends videos (uint8 ``(T, C, H, W)``) to shards; :meth:`close` writes the index."""
+    """Appends videos (uint8 ``(T, C, H, W)``) to shards in a new folder; :meth:`close` writes the index. A store is
+    replaced by writing the new one into a temporary folder and moving it into place when it is complete
+    (``io.outputs.staged_outputs``), so the old one stays readable until then."""
 
     def __init__(self, out: str | Path, dataset: str, config: dict):
         self.out = Path(out)
+        if (self.out / "index.json").exists():  # a store is never rebuilt in place: see ``staged_outputs``
+            raise DataError(f"{self.out} holds a prepared store already; write the new one into a new folder")
         self.out.mkdir(parents=True, exist_ok=True)
-        # A store being rebuilt is not valid until its new index is written; old shards must not linger.
-        for stale in [self.out / "index.json", *self.out.glob("shard_*.npy")]:
-            stale.unlink(missing_ok=True)
         self.dataset, self.config = dataset, config
         self.frame_shape: tuple[int, ...] | None = None
         self.shards: list[dict] = []
@@ -144,3 +145,17 @@ class FrameStore:
         state = self.__dict__.copy()
         state["_shards"] = {}
         return state
+
+
+def store_record(folder: Path) -> dict | None:
+    """What a prepared store written before stores carried vidpred's output record holds, as that record
+    (``io.outputs``): the command, the data set, its entries. None when ``folder`` holds no store."""
+    try:
+        index = json.loads((Path(folder) / "index.json").read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(index, dict) or index.get("format") != FORMAT:
+        return None
+    return {"command": "data prepare", "key": {"data": index.get("dataset")},
+            "about": f"a prepared store of {index.get('dataset')}",
+            "entries": ["index.json", *(s.get("file") for s in index.get("shards", []) if isinstance(s, dict))]}

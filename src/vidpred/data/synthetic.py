@@ -22,6 +22,7 @@ from vidpred.progress import track
 from vidpred.data import mnist_digits
 from vidpred.data.base import ClipDataset, DataConfig, check_split, open_store
 from vidpred.data.cache import FrameStore, StoreWriter, default_cache_root
+from vidpred.io.outputs import staged_outputs
 
 TRAIN_STREAM = 1  # keeps training streams apart from test sequence i, seeded by (seed, i)
 
@@ -139,6 +140,7 @@ def build_digit_dataset(cfg: DigitDataConfig, split: str, generate: Generator,
         folder = auto_cache_dir(cfg)
         if not (folder / "index.json").is_file():
             print(f"vidpred: building the fixed {cfg.name} test set once, cached in {folder}", file=sys.stderr)
-            prepare_test_set(cfg, folder, generate)
+            with staged_outputs() as staged:  # whole or absent, also when two processes build it at once
+                prepare_test_set(cfg, staged.folder(folder), generate)
         source = FrameStore(folder)
     return ClipDataset(source, "test", cfg.num_frames, cfg.frame_stride, cfg.clip_step)

@@ -395,5 +395,8 @@ def compare(folders: list[str | Path], out: str | Path) -> Path:
                             + "".join(parts) + "</body></html>")
     atomic_write_text(out / "comparison.json", json.dumps({"protocol": protocol["name"], "header": header,
                                                            "rows": [[str(c) for c in row] for row in rows],
-                                                           "folders": [str(f) for f in folders]}, indent=2))
+                                                           # relative to the report, which stays true
+                                                           # when the folders move together
+                                                           "folders": [Path(os.path.relpath(f, out)).as_posix()
+                                                                       for f in folders]}, indent=2))
     return page

@@ -14,11 +14,10 @@ from pathlib import Path
 import torch
 import yaml
 
-from vidpred.models.io import CONFIG_FILE, WEIGHTS_FILE, build_model
+from vidpred.models.io import CONFIG_FILE, PRETRAINED_DIR, WEIGHTS_FILE, build_model
 from vidpred.models.presets import PRESETS
 from vidpred.registry import model_names, model_spec
 
-PRETRAINED_DIR = Path(__file__).resolve().parents[3] / "pretrained"
 METRICS_FILE = "metrics.json"
 
 

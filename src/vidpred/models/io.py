@@ -61,7 +61,7 @@ def _umask() -> int:
 
 def saved_model_config(folder: str | Path) -> ModelConfig:
     """The model config of the model saved in ``folder`` (checked like a YAML config)."""
-    folder = Path(folder)
+    folder = model_folder(folder) or Path(folder)
     if not (folder / CONFIG_FILE).is_file() or not (folder / WEIGHTS_FILE).is_file():
         raise ConfigError(f"{folder} is not a saved model: it needs {CONFIG_FILE} and {WEIGHTS_FILE}")
     saved = read_yaml(folder / CONFIG_FILE)
@@ -82,7 +82,7 @@ def check_same_model(config: ModelConfig, folder: str | Path) -> None:
 def load_weights(model: Predictor, folder: str | Path) -> Predictor:
     """Copy the weights saved in ``folder`` into ``model``, which must be built like the saved one."""
     check_same_model(model.config, folder)
-    return _copy_weights(model, Path(folder))
+    return _copy_weights(model, model_folder(folder) or Path(folder))
 
 
 def _copy_weights(model: Predictor, folder: Path) -> Predictor:
@@ -106,7 +106,10 @@ def _copy_weights(model: Predictor, folder: Path) -> Predictor:
 def load_model(folder: str | Path, device: str = "cpu") -> Predictor:
     """Rebuild a model saved by :func:`save_model` from its folder."""
     # built from the saved config itself, so there is nothing for load_weights' config check to compare
-    return _copy_weights(build_model(saved_model_config(folder)), Path(folder)).to(device).eval()
+    folder = model_folder(folder) or Path(folder)
+    model = _copy_weights(build_model(saved_model_config(folder)), folder).to(device).eval()
+    model.trained_on = training_data(folder)  # what prediction and evaluation compare their input with
+    return model
 
 
 def training_data(folder: str | Path) -> dict | None:
@@ -121,7 +124,23 @@ def training_data(folder: str | Path) -> dict | None:
 
 
 def resolve_model(name_or_folder: str, device: str = "cpu", **fields) -> Predictor:
-    """A saved model folder if ``name_or_folder`` is one, else the registered model of that name."""
-    if Path(name_or_folder).is_dir():
+    """A saved model folder if ``name_or_folder`` is one (``pretrained/NAME`` from anywhere), else the registered
+    model of that name."""
+    if model_folder(name_or_folder) is not None:
         return load_model(name_or_folder, device)
     return build_model(name_or_folder, **fields).to(device).eval()
+
+
+PRETRAINED_DIR = Path(__file__).resolve().parents[3] / "pretrained"  # the checkout's bundled models
+
+
+def model_folder(name_or_folder: str | Path) -> Path | None:
+    """The folder ``name_or_folder`` names: an existing folder, or -- from any working directory --
+    ``pretrained/NAME`` of the checkout vidpred runs from; None when it names no folder."""
+    path = Path(name_or_folder).expanduser()
+    if path.is_dir():
+        return path
+    parts = path.parts
+    if len(parts) == 2 and parts[0] == "pretrained" and (PRETRAINED_DIR / parts[1]).is_dir():
+        return PRETRAINED_DIR / parts[1]
+    return None

@@ -27,6 +27,30 @@ from vidpred.models.io import CONFIG_FILE, DATA_STATS
 from vidpred.registry import dataset_spec, model_spec, preset
 
 
+def check_range(section, positive: tuple[str, ...] = (), non_negative: tuple[str, ...] = ()) -> None:
+    """One sentence naming the first of a config section's numbers that is out of its range (None: not set, and
+    allowed): ``positive`` ones must be above 0 (and finite), ``non_negative`` ones 0 or more."""
+    import math
+
+    for names, low, words in ((positive, None, "above 0"), (non_negative, 0, "0 or more")):
+        for name in names:
+            value = getattr(section, name)
+            if value is None:
+                continue
+            if not math.isfinite(value) or (value <= 0 if low is None else value < low):
+                raise ValueError(f"{name} must be {words}, not {value}")
+
+
+# Lightning's precision settings (``lightning.fabric.connector._PRECISION_INPUT``), as strings
+PRECISIONS = ("32-true", "bf16-mixed", "16-mixed", "bf16-true", "16-true", "64-true", "transformer-engine",
+              "transformer-engine-float16", "32", "16", "bf16", "64")
+
+
+def check_precision(value: str) -> None:
+    if str(value) not in PRECISIONS:
+        raise ValueError(f"precision must be one of {', '.join(PRECISIONS[:6])}, not {value!r}")
+
+
 @dataclass
 class OptimConfig:
     optimizer: Literal["adam", "adamw"] = "adam"
@@ -36,6 +60,11 @@ class OptimConfig:
     scheduler: Literal["constant", "cosine"] = "constant"
     warmup_steps: int = 0
     grad_clip: float | None = None  # clip the gradient norm to this value
+
+    def validate(self) -> None:
+        check_range(self, positive=("lr", "grad_clip"), non_negative=("weight_decay", "warmup_steps"))
+        if not all(0.0 <= b < 1.0 for b in self.betas):
+            raise ValueError(f"betas must each be in [0, 1), not {list(self.betas)}")
 
 
 @dataclass
@@ -63,6 +92,14 @@ class TrainerConfig:
     # own checkpoint wins. Single-stage models only.
     init_from: str | None = None
 
+    def validate(self) -> None:
+        check_range(self, positive=("max_steps", "max_minutes", "batch_size", "accumulate_batches", "num_nodes",
+                                    "checkpoint_every", "log_every", "val_batches"),
+                    non_negative=("num_workers", "sample_every", "val_every"))
+        if isinstance(self.devices, str) and self.devices != "auto" or isinstance(self.devices, int) and self.devices < 1:
+            raise ValueError(f"devices must be a number of devices (1 or more) or 'auto', not {self.devices!r}")
+        check_precision(self.precision)
+
 
 @dataclass
 class StageSettings:
@@ -79,6 +116,12 @@ class StageSettings:
     train_clips: int = 10000
     test_clips: int = 1000
 
+    def validate(self) -> None:
+        check_range(self, positive=("batch_size", "max_steps", "max_minutes", "lr", "checkpoint_every", "train_clips",
+                                    "test_clips"), non_negative=("sample_every",))
+        if self.precision is not None:
+            check_precision(self.precision)
+
 
 @dataclass
 class ExperimentConfig:
@@ -93,6 +136,8 @@ class ExperimentConfig:
     stages: dict[str, StageSettings] = field(default_factory=dict)
 
     def validate(self) -> None:
+        if self.seed < 0:
+            raise ValueError(f"seed must be 0 or more, not {self.seed}")
         pipeline = model_spec(self.model.name).build.pipeline_for(self.model)
         known = pipeline.stage_names if pipeline else ()
         unknown = sorted(set(self.stages) - set(known))

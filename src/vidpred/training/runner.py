@@ -16,6 +16,7 @@ for bit on CPU with ``trainer.deterministic=true``).
 """
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -26,7 +27,7 @@ import yaml
 from vidpred.config import ConfigError, atomic_write_text, read_yaml, to_dict
 from vidpred.data import build_dataset
 from vidpred.data.base import intensity_stats
-from vidpred.models.io import CONFIG_FILE, build_model, check_same_model
+from vidpred.models.io import CONFIG_FILE, WEIGHTS_FILE, build_model, check_same_model
 from vidpred.training.config import DATA_STATS, ExperimentConfig, StageSettings, last_checkpoint, load_experiment
 from vidpred.training.fit import check_checkpoint, train_predictor, weights_digest  # noqa: F401  (the one-run API)
 from vidpred.training.stages import stage_config, stages_for
@@ -39,7 +40,11 @@ def run_folder(cfg: ExperimentConfig) -> Path:
 
 
 def train(cfg: ExperimentConfig, fresh: bool = False) -> Path:
-    """Run every unfinished stage of ``cfg``'s pipeline in its run folder; returns the folder."""
+    """Run every unfinished stage of ``cfg``'s pipeline in its run folder; returns the folder.
+
+    Nothing a user had is lost: a folder that holds something other than a run is refused; a new run that fails or
+    is interrupted before its first checkpoint leaves no folder behind; with ``fresh`` the old run is set aside,
+    put back if the new one fails before its first checkpoint, and removed only once the new one has one."""
     folder = run_folder(cfg)
     if cfg.trainer.init_from:  # checked before the data are measured
         if len(stages_for(cfg)) > 1:
@@ -47,9 +52,35 @@ def train(cfg: ExperimentConfig, fresh: bool = False) -> Path:
                               "from saved weights")
         if fresh or not last_checkpoint(folder).is_file():  # a run that resumes no longer needs the source
             check_same_model(cfg.model, cfg.trainer.init_from)
+    if folder.is_file() or folder.is_dir() and any(folder.iterdir()) and not (folder / CONFIG_FILE).is_file():
+        raise ConfigError(f"{folder} holds files that are not a vidpred run; choose another name= or runs_dir=")
+    existed = folder.is_dir()
+    aside = None
+    if fresh and existed:
+        aside = folder.with_name(f".{folder.name}.vidpred-replaced-{os.getpid()}")
+        os.rename(folder, aside)
+    try:
+        _train_stages(cfg, folder)
+    except BaseException:
+        if not _progressed(folder) and (aside is not None or not existed):
+            shutil.rmtree(folder, ignore_errors=True)  # nothing worth keeping of a run that never checkpointed
+            if aside is not None:
+                os.rename(aside, folder)
+        raise
+    finally:
+        if aside is not None and aside.exists():  # the new run has a checkpoint: the old one is replaced
+            shutil.rmtree(aside, ignore_errors=True)
+    return folder
+
+
+def _progressed(folder: Path) -> bool:
+    """Whether a run folder holds anything a re-run resumes from: a checkpoint, a finished stage or weights."""
+    return folder.is_dir() and (any(folder.rglob("*.ckpt")) or any(folder.glob("stages/*.done"))
+                                or (folder / WEIGHTS_FILE).is_file())
+
+
+def _train_stages(cfg: ExperimentConfig, folder: Path) -> None:
     resolved = yaml.safe_dump(to_dict(cfg), sort_keys=False)
-    if fresh and folder.exists():
-        shutil.rmtree(folder)
     saved = folder / CONFIG_FILE
     stats = None
     if saved.is_file():
@@ -67,7 +98,6 @@ def train(cfg: ExperimentConfig, fresh: bool = False) -> Path:
             continue
         stage.run(cfg, folder, True)
         atomic_write_text(done, "finished\n")
-    return folder
 
 
 def model_from_checkpoint(folder: str | Path):
