@@ -52,3 +52,18 @@ def track(items: Iterable[T], description: str, total: int | None = None) -> Ite
         for item in items:
             yield item
             progress.advance()
+
+
+def duration(seconds: float) -> str:
+    """A length of time as a person says it: "0.4 s", "12 s", "3 min 20 s", "2 h 5 min", "3 days 4 h"."""
+    seconds = max(float(seconds), 0.0)
+    if seconds < 10:
+        return f"{seconds:.1f} s"
+    if seconds < 60:
+        return f"{seconds:.0f} s"
+    minutes, hours = int(seconds // 60), int(seconds // 3600)
+    if seconds < 3600:
+        return f"{minutes} min {int(seconds % 60)} s"
+    if seconds < 86400:
+        return f"{hours} h {int(seconds % 3600 // 60)} min"
+    return f"{int(seconds // 86400)} days {int(seconds % 86400 // 3600)} h"

@@ -140,7 +140,7 @@ class ClipDataset(torch.utils.data.Dataset):
         return torch.from_numpy(self.frames(index)).float().div_(255.0)
 
 
-def intensity_stats(dataset, clips: int = 32) -> dict:
+def intensity_stats(dataset, clips: int = 128) -> dict:
     """How bright a data set's clips are: the mean pixel value (in [0, 1]) over ``clips`` clips spread evenly over
     ``dataset``, and the range of the clips' own means. A model's run records it (``data_stats`` in its config),
     so a prediction on input unlike the training data can say so."""
@@ -151,6 +151,55 @@ def intensity_stats(dataset, clips: int = 32) -> dict:
     return {"mean_intensity": round(float(means.mean()), 4),
             "clip_mean_range": [round(float(means.min()), 4), round(float(means.max()), 4)],
             "clips_measured": len(picks)}
+
+
+# An input whose mean intensity lies further than this outside the range of the training clips' means (in [0, 1])
+# "looks nothing like" the training data: Moving MNIST clips average 0.03-0.08, natural video 0.3-0.6.
+INTENSITY_MARGIN = 0.1
+
+
+def unlike_training_data(fitted: torch.Tensor, grey: bool, trained_on: dict) -> str | None:
+    """One line saying what the model was trained on, when ``fitted`` (the input, fitted to the model) differs from
+    it in channels or in mean intensity (see ``INTENSITY_MARGIN``); None when it looks alike."""
+    other_channels = trained_on.get("channels") is not None and grey != (trained_on["channels"] == 1)
+    mean = float(fitted.mean())
+    low, high = trained_on.get("clip_mean_range", (-1.0, 2.0))
+    far = not low - INTENSITY_MARGIN <= mean <= high + INTENSITY_MARGIN
+    if not (other_channels or far):
+        return None
+    kind = {1: "grey", 3: "colour"}.get(trained_on.get("channels"), "")
+    trained = ", ".join(([f"{kind} frames"] if kind else []) + ([f"mean intensity {trained_on['mean_intensity']:.2f}"]
+                                                               if "mean_intensity" in trained_on else []))
+    line = (f"the model was trained on {trained_on['name']}{f' ({trained})' if trained else ''}; this input is "
+            f"{'grey' if grey else 'colour'}{' (converted for the model)' if other_channels else ''}, mean intensity "
+            f"{mean:.2f}")
+    return line + (": expect a prediction that looks nothing like it" if far else "")
+
+
+def empty_split(cfg, split: str, videos: int) -> str:
+    """Why the ``split`` of a data set holds no video, and what to change, in one sentence."""
+    fraction = getattr(cfg, "test_fraction", None)
+    if fraction is None:
+        return f"the {split} split of {cfg.name} holds none of its {count(videos, 'video')}"
+    return (f"the {split} split of {cfg.name} holds none of its {count(videos, 'video')}: test_fraction={fraction:g} "
+            f"sends about {fraction:.0%} of the videos to test; give a {'larger' if split == 'test' else 'smaller'} "
+            f"one (e.g. test_fraction=0.5)")
+
+
+def check_not_empty(dataset, cfg, split: str) -> None:
+    """One sentence when the ``split`` of a data set has no clip: no video went to it (naming the setting that
+    decides it), or its videos are all shorter than a clip."""
+    if len(dataset) > 0:
+        return
+    videos = getattr(getattr(dataset, "source", None), "videos", None)
+    if videos is not None:
+        mine = [v for v in videos if v.split == split]
+        if not mine:
+            raise DataError(empty_split(cfg, split, len(videos)))
+        raise DataError(f"the {split} split of {cfg.name} has no clip of {cfg.num_frames} frames: its "
+                        f"{count(len(mine), 'video')} {'is' if len(mine) == 1 else 'are'} at most "
+                        f"{max(v.length for v in mine)} frames long, and a clip spans {cfg.span}")
+    raise DataError(f"the {split} split of {cfg.name} has no clip of {cfg.num_frames} frames")
 
 
 @dataclass

@@ -21,6 +21,7 @@ import dataclasses
 import itertools
 import math
 import time
+import warnings
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -32,7 +33,7 @@ from scipy import stats as scipy_stats
 from vidpred.config import ConfigError
 from vidpred.eval.metrics import PIXEL_METRICS, Metric
 from vidpred.io.outputs import count as plural
-from vidpred.progress import Progress
+from vidpred.progress import Progress, duration
 
 DIVERSITY_SAMPLES = 10
 LPIPS_UNAVAILABLE = "LPIPS needs the AlexNet backbone weights"
@@ -87,21 +88,46 @@ def get_protocol(name: str) -> Protocol:
     return PROTOCOLS[name]
 
 
-def custom_protocol(base: Protocol, context: int | None, horizon: int | None) -> Protocol:
-    """``base`` (its data set and metrics) with another number of context and/or predicted frames: for a user's
-    data or a model that needs more context than the paper gives. Named and marked as custom, so its figures are
-    never mistaken for the paper protocol's; ``None`` keeps the base's number."""
+# Data fields that say where a data set's files are, not what it is, and num_test (test sequence i of a generated set
+# is the same whatever their number, so fewer is what --sequences does): overriding them keeps a protocol the paper's.
+LOCATION_FIELDS = ("root", "cache", "test_npy", "mnist_dir", "num_test")
+
+
+def protocol_data_config(protocol: Protocol, overrides: dict | None = None):
+    """The data config ``protocol`` evaluates on, with the user's ``overrides`` (root=, cache=, ...)."""
+    from vidpred.data import data_config
+
+    fields = {k: v for k, v in protocol.data.items() if k != "name"}
+    return data_config(protocol.data["name"], **{**fields, **(overrides or {})})
+
+
+def custom_protocol(base: Protocol, context: int | None = None, horizon: int | None = None,
+                    data_overrides: dict | None = None) -> Protocol:
+    """``base`` (its data set and metrics) with another number of context and/or predicted frames, or data fields
+    that change what is evaluated (``data_overrides`` other than ``LOCATION_FIELDS``: channels, sizes, test
+    fraction, ...): for a user's data or a model that needs more context than the paper gives. Named and marked as
+    custom, so its figures are never mistaken for the paper protocol's; ``None`` keeps the base's number."""
     context = base.context if context is None else context
     horizon = base.horizon if horizon is None else horizon
     if context < 1 or horizon < 1:
         raise ConfigError(f"a protocol needs at least 1 context and 1 predicted frame, not {context} and {horizon}")
-    if (context, horizon) == (base.context, base.horizon):
+    default = dataclasses.asdict(protocol_data_config(base))
+    changed = {k: v for k, v in (data_overrides or {}).items()
+               if k not in LOCATION_FIELDS and (k not in default or default[k] != v)}
+    frames = (context, horizon) != (base.context, base.horizon)
+    if not frames and not changed:
         return base
+    data = {**base.data, **changed}
+    if frames:
+        data["num_frames"] = max(data.get("num_frames", 0), context + horizon)
+    what = [f"{context} context and {horizon} predicted frames"] if frames else []
+    what += [", ".join(f"{k}={v!r}" for k, v in changed.items())] if changed else []
     return dataclasses.replace(
-        base, name=f"{base.name}:custom-{context}-{horizon}", context=context, horizon=horizon, eval_horizon=None,
-        data={**base.data, "num_frames": max(base.data.get("num_frames", 0), context + horizon)}, custom=True,
-        source=f"custom: the data and metrics of {base.name} with {context} context and {horizon} predicted frames "
-               f"(not the paper protocol, which is {base.context} -> {base.predicted})")
+        base, name=f"{base.name}:custom" + (f"-{context}-{horizon}" if frames else ""), context=context,
+        horizon=horizon, eval_horizon=None if frames else base.eval_horizon, data=data, custom=True,
+        source=f"custom: the data and metrics of {base.name} with {' and '.join(what)} (not the paper protocol, "
+               f"which is {base.context} -> {base.predicted} on {base.data['name']} as {base.source.split(' (')[0]} "
+               "sets it)")
 
 
 def confidence_interval(values: np.ndarray, axis: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -196,15 +222,14 @@ def check_frames(model, data_cfg, source: str) -> None:
                           f"{have[0]}-channel {have[1]}x{have[1]} frames")
 
 
-def evaluate(model, protocol: Protocol, settings: EvalSettings, model_label: str = "") -> dict:
-    """Run ``protocol`` on ``model``; returns the result (also what ``write_results`` saves) and examples."""
-    from vidpred.data import build_dataset, data_config
-
+def check_evaluation(model, protocol: Protocol, settings: EvalSettings):
+    """Everything about evaluating ``model`` under ``protocol`` that can be checked without predicting: the counts,
+    the model's context against the protocol's, the clip length, and the frames' channels and size. Returns the
+    data config."""
     for name in ("max_sequences", "num_samples", "batch_size"):  # None: not given; zero is no count
         if getattr(settings, name) is not None and getattr(settings, name) < 1:
             raise ConfigError(f"{name} must be at least 1, not {getattr(settings, name)}")
-    data_cfg = data_config(protocol.data["name"], **{**{k: v for k, v in protocol.data.items() if k != "name"},
-                                                     **settings.data_overrides})
+    data_cfg = protocol_data_config(protocol, settings.data_overrides)
     if protocol.context < model.min_context:
         raise ConfigError(f"the model needs at least {model.min_context} context frames; protocol "
                           f"{protocol.name} gives {protocol.context} (evaluate with --context "
@@ -214,11 +239,21 @@ def evaluate(model, protocol: Protocol, settings: EvalSettings, model_label: str
         raise ConfigError(f"protocol {protocol.name} needs clips of {needed} frames; data num_frames is "
                           f"{data_cfg.num_frames}")
     check_frames(model, data_cfg, f"protocol {protocol.name}")
+    return data_cfg
+
+
+def evaluate(model, protocol: Protocol, settings: EvalSettings, model_label: str = "", log=None) -> dict:
+    """Run ``protocol`` on ``model``; returns the result (also what ``write_results`` saves) and examples.
+    ``log``: called with a line saying what the evaluation will do and, after the first batch, how long the whole
+    of it will take (the command prints them; the Python API is silent)."""
+    from vidpred.data import build_dataset
+    from vidpred.data.base import check_not_empty, unlike_training_data
+
+    data_cfg = check_evaluation(model, protocol, settings)
     dataset = build_dataset(data_cfg, "test")
+    check_not_empty(dataset, data_cfg, "test")
     limit = next(n for n in (settings.max_sequences, protocol.max_sequences, len(dataset)) if n is not None)
     count = min(limit, len(dataset))
-    if count < 1:
-        raise ConfigError(f"the test split of {data_cfg.name} has no clip of {data_cfg.num_frames} frames")
     num_samples = 1 if not model.stochastic else (
         protocol.num_samples if settings.num_samples is None else settings.num_samples)
     metric_set = _MetricSet(protocol, settings)
@@ -232,12 +267,19 @@ def evaluate(model, protocol: Protocol, settings: EvalSettings, model_label: str
     fvd_state = _FVDCollector(protocol, settings, data_cfg, count, model) if protocol.fvd else None
     started = time.perf_counter()
     model = model.to(settings.device).eval()
+    if log is not None:
+        log(f"evaluating {model_label or model.config.name} under {protocol.name}: {plural(count, 'test sequence')} x "
+            f"{plural(num_samples, 'sample')}, {protocol.context} context -> {protocol.predicted} predicted frames")
     with Progress(f"{protocol.name}: {plural(count, 'sequence')} x {plural(num_samples, 'sample')}",
                   count) as progress:
         for begin in range(0, count, settings.batch_size):
             clips = torch.stack([dataset[i] for i in range(begin, min(begin + settings.batch_size, count))])
             clips = clips.to(settings.device)
             context = clips[:, :protocol.context]
+            if begin == 0 and model.trained_on:  # a model from a folder knows what it was trained on
+                unlike = unlike_training_data(context, data_cfg.channels == 1, model.trained_on)
+                if unlike:
+                    warnings.warn(f"{unlike.replace('this input', f'the {data_cfg.name} test data')}", stacklevel=2)
             target = clips[:, protocol.context:protocol.context + protocol.predicted]
             samples = model.predict(context, protocol.predicted, num_samples, generator=generator).clamp(0, 1)
             b, n = samples.shape[:2]
@@ -265,6 +307,10 @@ def evaluate(model, protocol: Protocol, settings: EvalSettings, model_label: str
                                      "best": samples[i, best_i].cpu(), "random": samples[i, int(pick.integers(n))].cpu(),
                                      "id": dataset.clip_id(begin + i) if hasattr(dataset, "clip_id") else str(begin + i)})
             progress.advance(b)
+            if log is not None and begin == 0 and count > b:
+                took = time.perf_counter() - started
+                log(f"the first {plural(b, 'sequence')} took {duration(took)}: about {duration(took * count / b)} "
+                    f"for all {count} (--sequences and --samples make it shorter)")
 
     results = {"protocol": dataclasses.asdict(protocol), "model": model_label,
                "model_config": dataclasses.asdict(model.config), "stochastic": bool(model.stochastic),
