@@ -164,10 +164,10 @@ def test_python_predict_api_takes_numpy_and_torch():
     import vidpred
 
     frames = (np.random.default_rng(0).random((6, 3, 48, 80)) * 255).astype(np.uint8)
-    out = vidpred.predict("copy_last", frames, horizon=4, num_samples=2)
-    assert out.shape == (2, 4, 1, 64, 64) and out.dtype == torch.float32
+    out = vidpred.predict("copy_last", frames, horizon=4, num_samples=2)  # numpy uint8 in: numpy uint8 out
+    assert out.shape == (2, 4, 1, 64, 64) and isinstance(out, np.ndarray) and out.dtype == np.uint8
     same = vidpred.predict(vidpred.load("copy_last"), torch.from_numpy(frames).float() / 255, horizon=4, num_samples=2)
-    assert torch.allclose(out, same, atol=1 / 255)
+    assert same.dtype == torch.float32 and torch.allclose(torch.from_numpy(out).float() / 255, same, atol=1 / 255)
     with pytest.raises(ValueError, match=r"float frames must lie in \[0, 1\]"):
         vidpred.predict("copy_last", torch.full((3, 1, 64, 64), 2.0), horizon=1)
 
@@ -293,12 +293,12 @@ def test_predict_decodes_only_the_frames_it_needs_scaled_down(tmp_path, capsys):
     assert frames.shape == (6, 3, 64, 151) and label == video and size == (640, 272)
     later, label, _ = read_input(video, start="1s", length=3, short_side=64)
     first = round(video_info(video)[0])
-    assert label == f"{video} from frame {first}"
+    assert label == f"{video} from 1 s"
     assert (later == read_input(video, start=str(first), length=3, short_side=64)[0]).all()
     assert not (later == frames[:3]).all()
     assert main(["predict", "copy_last", "--input", video, "--start", "1s", "--context", "3", "--horizon", "2",
                  "--out", str(tmp_path / "p.gif")]) == 0
-    assert f"from frame {first}: 3 context frames, 2 predicted" in capsys.readouterr().out
+    assert "from 1 s: 3 context frames, 2 predicted" in capsys.readouterr().out
     assert main(["predict", "copy_last", "--input", video, "--start", "-1", "--out", str(tmp_path / "q.gif")]) == 2
     assert "--start -1: must be 0 or later" in capsys.readouterr().err
     assert not (tmp_path / "q.gif").exists()

@@ -29,9 +29,12 @@ def load(name_or_folder: str, device: str = "cpu"):
 
 def predict(model, frames, horizon: int, num_samples: int = 1, context: int | None = None,
             seed: int | None = None, temperature: float = 1.0):
-    """Predict ``horizon`` frames after the first ``context`` frames (default: all) of one clip ``(T, C, H, W)``
-    (numpy or torch; uint8 or float in [0, 1]; any size, fitted to the model). ``model``: a loaded model, a run
-    folder or a model name. Returns float ``(num_samples, horizon, C, S, S)``."""
+    """Predict ``horizon`` frames after the first ``context`` frames (default: all) of one clip: numpy or torch,
+    ``(T, C, H, W)`` or ``(T, H, W, C)`` as PyAV, imageio and OpenCV return it, uint8 or float in [0, 1], any size
+    (fitted to the model's ``S x S`` frames and ``C`` channels). ``model``: a loaded model, a model folder or a model
+    name. Returns the prediction in the input's kind: ``(num_samples, horizon, C, S, S)`` --
+    ``(num_samples, horizon, S, S, C)`` for channels-last input -- numpy for numpy input, uint8 for uint8 input
+    (else float in [0, 1]). Warns when a model loaded from a folder is given input unlike its training data."""
     from vidpred.inference import predict as _predict
 
     if isinstance(model, str):

@@ -62,38 +62,77 @@ def probe_num_frames(path: str | Path) -> int:
 
 
 def video_info(path: str | Path) -> tuple[float | None, int, int]:
-    """A video file's frames per second as its container states it (None: not stated) and its frame width and
-    height, from the header (nothing decoded)."""
+    """A video file's frames per second (its container's average rate; a GIF's from its frame delays; None: not
+    stated) and the width and height of its frames as a player shows them (a rotation in the file's display matrix
+    applied, as phones record portrait video), from the header and the first frame."""
+    path = Path(path)
+    if path.suffix.lower() == ".gif":
+        period, width, height = _gif_period(path)
+        return (1000.0 / period if period else None), width, height
     try:
         with av.open(str(path)) as container:
             if not container.streams.video:
                 raise VideoReadError(f"{path}: no video stream")
             stream = container.streams.video[0]
             rate = stream.average_rate
-            return (float(rate) if rate else None), stream.codec_context.width, stream.codec_context.height
+            width, height = stream.codec_context.width, stream.codec_context.height
+            first = next(container.decode(stream), None)
+            if first is not None and _quarter_turns(first) % 2:
+                width, height = height, width
+            return (float(rate) if rate else None), width, height
     except (av.FFmpegError, OSError, UnicodeDecodeError) as err:
         raise VideoReadError(f"{path}: cannot read video ({err})") from err
 
 
-def read_video(path: str | Path, start: int = 0, end: int | None = None,
-               short_side: int | None = None) -> np.ndarray:
-    """Decode frames ``start:end`` of a video file or frame folder to uint8 ``(T, 3, H, W)``.
+def _quarter_turns(frame) -> int:
+    """Quarter turns counter-clockwise that a player applies to show ``frame`` (its display matrix's rotation).
+    A display matrix's mirroring, which phones do not record, is not applied."""
+    try:
+        return round((frame.rotation or 0) / 90) % 4
+    except (AttributeError, ValueError):
+        return 0
 
+
+def read_video(path: str | Path, start: int = 0, end: int | None = None,
+               short_side: int | None = None, start_seconds: float | None = None) -> np.ndarray:
+    """Decode frames ``start:end`` of a video file or frame folder to uint8 ``(T, 3, H, W)``, as a player shows them
+    (a display-matrix rotation applied).
+
+    ``start_seconds``: begin instead at the frame shown at that time (timestamps, not an average rate, so
+    variable-frame-rate files are cut right), then take ``end - start`` frames (all with ``end`` None).
     ``short_side`` asks the decoder to scale each frame so its shorter side has that many pixels
     (aspect ratio kept); scaling inside FFmpeg is far cheaper than decoding at full size and resizing after.
-    A file that cannot be decoded, or yields no frame in the range, raises :class:`VideoReadError`.
+    A file that cannot be decoded, or yields no frame in the range, raises :class:`VideoReadError` saying what the
+    video holds.
     """
     path = Path(path)
     if not path.exists():
         raise VideoReadError(f"{path}: no such file or folder")
+    wanted = None if end is None else end - start
     if path.is_dir():
-        frames = _read_folder(path, start, end)
+        files = list_frame_files(path)
+        if not files:
+            videos = [p.name for p in sorted(path.iterdir()) if p.suffix.lower() in VIDEO_EXTENSIONS]
+            held = f"it holds {len(videos)} video{'s' if len(videos) != 1 else ''} ({', '.join(videos[:3])}" + \
+                (", ...)" if len(videos) > 3 else ")") + "; give one of them" if videos else "it holds none"
+            raise VideoReadError(f"{path} is a folder without image frames ({', '.join(IMAGE_EXTENSIONS)}): {held}")
+        if start_seconds is not None:
+            raise VideoReadError(f"{path}: a folder of frames states no frame rate; give the start as a frame index")
+        total, frames = len(files), _read_folder(path, start, end)
     elif path.suffix.lower() == ".gif":
-        frames = _read_gif(path)[start:end]
+        decoded, period = _read_gif(path), _gif_period(path)[0]
+        if start_seconds is not None:
+            if not period:
+                raise VideoReadError(f"{path}: the GIF states no frame delays; give the start as a frame index")
+            start = int(start_seconds * 1000.0 / period + 1e-6)
+        total, frames = len(decoded), decoded[start:None if wanted is None else start + wanted]
     else:
-        frames = _read_file(path, start, end, short_side)
+        frames, total = _read_file(path, start, wanted, short_side, start_seconds)
     if not frames:
-        raise VideoReadError(f"{path}: no frames in range [{start}, {end if end is not None else 'end'})")
+        fps = video_info(path)[0] if path.is_file() else None
+        length = f" ({total / fps:.2f} s at {fps:.3g} frames/s)" if fps else ""
+        at = f"{start_seconds:g} s" if start_seconds is not None else f"frame {start}"
+        raise VideoReadError(f"{path} holds {total} frame{'s' if total != 1 else ''}{length}: nothing starts at {at}")
     video = np.stack(frames)  # (T, H, W, 3)
     return np.ascontiguousarray(video.transpose(0, 3, 1, 2))  # (T, 3, H, W)
 
@@ -105,33 +144,73 @@ def _scaled_size(width: int, height: int, short_side: int | None) -> tuple[int, 
     return max(short_side, round(width * scale)), max(short_side, round(height * scale))
 
 
-def _read_file(path: Path, start: int, end: int | None, short_side: int | None) -> list[np.ndarray]:
-    frames = []
+def _read_file(path: Path, start: int, wanted: int | None, short_side: int | None,
+               start_seconds: float | None) -> tuple[list[np.ndarray], int]:
+    """The selected frames of a video file (see ``read_video``) and how many frames were decoded to find them."""
+    chosen, decoded = [], 0
     try:
         with av.open(str(path)) as container:
             if not container.streams.video:
                 raise VideoReadError(f"{path}: no video stream")
             stream = container.streams.video[0]
             stream.thread_type = "AUTO"
-            for index, frame in enumerate(container.decode(stream)):
-                if end is not None and index >= end:
+            for frame in _selected(container.decode(stream), start, wanted, start_seconds):
+                if isinstance(frame, int):  # the selection ended: the number of frames it decoded
+                    decoded = frame
                     break
-                if index < start:
-                    continue
                 width, height = _scaled_size(frame.width, frame.height, short_side)
-                frames.append(frame.to_ndarray(format="rgb24", width=width, height=height))
+                image = frame.to_ndarray(format="rgb24", width=width, height=height)
+                turns = _quarter_turns(frame)
+                chosen.append(np.ascontiguousarray(np.rot90(image, turns)) if turns else image)
     except (av.FFmpegError, OSError, UnicodeDecodeError, ValueError) as err:
         raise VideoReadError(f"{path}: cannot decode video ({err})") from err
-    return frames
+    return chosen, decoded
 
 
-def _read_gif(path: Path) -> list[np.ndarray]:
-    """GIF frames, with runs of identical frames restored.
+def _selected(frames, start: int, wanted: int | None, start_seconds: float | None):
+    """Yield the decoded frames wanted -- from index ``start``, or from the frame shown at ``start_seconds`` (the
+    last whose timestamp, counted from the first frame's, is not after it) -- ``wanted`` of them (None: all); then
+    yield the number of frames decoded."""
+    taken = decoded = 0
+    held = first_time = None
+    started = start_seconds is None
+    for index, frame in enumerate(frames):
+        decoded = index + 1
+        if not started:
+            if frame.time is None:
+                raise VideoReadError("the video's frames carry no timestamps; give the start as a frame index")
+            first_time = frame.time if first_time is None else first_time
+            if frame.time - first_time <= start_seconds + 1e-6:
+                held = frame
+                continue
+            started = True
+            if held is not None:
+                yield held
+                taken += 1
+        elif start_seconds is None and index < start:
+            continue
+        if wanted is not None and taken >= wanted:
+            break
+        yield frame
+        taken += 1
+    if not started and held is not None and start_seconds - (held.time - first_time) < _duration(held):
+        yield held  # the time falls within the last frame's display
+    yield decoded
 
-    GIF writers (Pillow included) merge identical consecutive frames into one frame with a longer
-    duration, so each decoded frame is repeated duration / frame period times. The period is read from the
-    ``vidpred fps=`` comment our writer stores, else taken as the greatest common divisor of the durations.
-    """
+
+def _duration(frame) -> float:
+    """How long ``frame`` is shown (its packet duration; else a 30th of a second)."""
+    try:
+        if frame.duration and frame.time_base:
+            return float(frame.duration * frame.time_base)
+    except (AttributeError, TypeError):
+        pass
+    return 1 / 30
+
+
+def _gif_period(path: Path) -> tuple[int, int, int]:
+    """A GIF's frame period in ms (from the ``vidpred fps=`` comment our writer stores, else the greatest common
+    divisor of its frame delays; 0 when it states none) and its width and height."""
     from math import gcd
 
     from PIL import Image, ImageSequence
@@ -139,18 +218,36 @@ def _read_gif(path: Path) -> list[np.ndarray]:
     try:
         with Image.open(path) as image:
             comment = image.info.get("comment", b"")
+            durations = [int(f.info.get("duration", 0) or 0) for f in ImageSequence.Iterator(image)]
+            size = image.size
+    except (OSError, ValueError, EOFError) as err:
+        raise VideoReadError(f"{path}: cannot decode GIF ({err})") from err
+    match = re.search(rb"vidpred fps=([0-9.]+)", comment if isinstance(comment, bytes) else comment.encode())
+    if match:
+        return _gif_frame_duration(float(match.group(1))), *size
+    period = 0
+    for d in durations:
+        if d > 0:
+            period = gcd(period, d)
+    return period, *size
+
+
+def _read_gif(path: Path) -> list[np.ndarray]:
+    """GIF frames, with runs of identical frames restored.
+
+    GIF writers (Pillow included) merge identical consecutive frames into one frame with a longer
+    duration, so each decoded frame is repeated duration / frame period times (``_gif_period``): every frame
+    returned lasts one period, and frame i is shown at i periods.
+    """
+    from PIL import Image, ImageSequence
+
+    period = _gif_period(path)[0]
+    try:
+        with Image.open(path) as image:
             decoded = [(np.asarray(f.convert("RGB")), int(f.info.get("duration", 0) or 0))
                        for f in ImageSequence.Iterator(image)]
     except (OSError, ValueError, EOFError) as err:
         raise VideoReadError(f"{path}: cannot decode GIF ({err})") from err
-    match = re.search(rb"vidpred fps=([0-9.]+)", comment if isinstance(comment, bytes) else comment.encode())
-    durations = [d for _, d in decoded if d > 0]
-    if match:
-        period = _gif_frame_duration(float(match.group(1)))
-    else:
-        period = 0
-        for d in durations:
-            period = gcd(period, d)
     frames = []
     for image, duration in decoded:
         repeats = max(1, round(duration / period)) if period and duration else 1

@@ -70,6 +70,9 @@ class Predictor(nn.Module, abc.ABC):
     max_context: int | None = None  # most it conditions on (the last ones of a longer context); None: all it is given
     stochastic: bool = False
     uses_temperature: bool = False  # whether ``temperature`` changes this model's samples
+    # what a model loaded from a folder was trained on (``models.io.training_data``: the data set, its channels and
+    # intensity), set by the loader; prediction and evaluation say when their input looks nothing like it
+    trained_on: dict | None = None
 
     def __init__(self, config: ModelConfig):
         super().__init__()
