@@ -1,10 +1,12 @@
 import signal
 import subprocess
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+import yaml
 
 from vidpred.io.video import write_video
 
@@ -49,3 +51,27 @@ def killed_at_first_checkpoint():
         process.wait()
         return torch.load(checkpoint, weights_only=True)
     return run
+
+
+def tiny_config(tmp_path: Path, **trainer) -> Path:
+    """A config file for a convlstm of a few hundred parameters on 32x32 Moving MNIST, with ``trainer`` settings."""
+    config = tmp_path / "tiny.yaml"
+    config.write_text(yaml.safe_dump({
+        "name": "tiny", "runs_dir": str(tmp_path / "runs"),
+        "model": {"name": "convlstm", "hidden": [4], "kernel_size": 3, "patch_size": 4, "image_size": 32,
+                  "num_context": 2, "num_predicted": 2},
+        "data": {"name": "moving_mnist", "image_size": 32, "digit_size": 16, "num_frames": 4, "num_test": 8},
+        "trainer": {"batch_size": 2, "sample_every": 0, "log_every": 1, **trainer}}))
+    return config
+
+
+@pytest.fixture
+def tiny_run_config():
+    """``tiny_config`` (above), for tests in other folders."""
+    return tiny_config
+
+
+@pytest.fixture
+def square_clip():
+    """``moving_square`` (above), for tests in other folders."""
+    return moving_square

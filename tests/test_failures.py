@@ -29,18 +29,6 @@ def one_sentence(result: subprocess.CompletedProcess, code: int = 2) -> str:
     return lines[0]
 
 
-def tiny_config(tmp_path: Path, **trainer) -> Path:
-    """A config file for a convlstm of a few hundred parameters on 32x32 Moving MNIST, with ``trainer`` settings."""
-    config = tmp_path / "tiny.yaml"
-    config.write_text(yaml.safe_dump({
-        "name": "tiny", "runs_dir": str(tmp_path / "runs"),
-        "model": {"name": "convlstm", "hidden": [4], "kernel_size": 3, "patch_size": 4, "image_size": 32,
-                  "num_context": 2, "num_predicted": 2},
-        "data": {"name": "moving_mnist", "image_size": 32, "digit_size": 16, "num_frames": 4, "num_test": 8},
-        "trainer": {"batch_size": 2, "sample_every": 0, "log_every": 1, **trainer}}))
-    return config
-
-
 @pytest.fixture
 def unwritable(tmp_path) -> Path:
     """A folder this process cannot write in: read-only by mode, or, as root (whom modes do not stop), a folder
@@ -184,12 +172,12 @@ def test_a_damaged_evaluation_is_named_by_report(tmp_path):
     assert not (tmp_path / "cmp").exists()
 
 
-def test_an_unloadable_checkpoint_on_resume_is_named(tmp_path):
+def test_an_unloadable_checkpoint_on_resume_is_named(tmp_path, tiny_run_config):
     from vidpred.config import to_dict
     from vidpred.training.config import load_experiment
     from vidpred.training.runner import run_folder
 
-    config = tiny_config(tmp_path, max_steps=2, checkpoint_every=1)
+    config = tiny_run_config(tmp_path, max_steps=2, checkpoint_every=1)
 
     folder = run_folder(load_experiment(config))
     folder.mkdir(parents=True)
@@ -274,9 +262,9 @@ def _interrupted_training(config: Path, signals: int, pause: float = 0.0) -> str
     return rest
 
 
-def test_ctrl_c_during_training_stops_at_the_end_of_a_step_with_its_checkpoint(tmp_path):
+def test_ctrl_c_during_training_stops_at_the_end_of_a_step_with_its_checkpoint(tmp_path, tiny_run_config):
     # no periodic checkpoint before the interruption: the one there is, Ctrl-C wrote
-    config = tiny_config(tmp_path, max_steps=100000, checkpoint_every=100000, accelerator="cpu")
+    config = tiny_run_config(tmp_path, max_steps=100000, checkpoint_every=100000, accelerator="cpu")
     folder = tmp_path / "runs" / "tiny"
     rest = _interrupted_training(config, signals=1)
     assert "stopping after this step" in rest

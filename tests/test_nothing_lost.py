@@ -8,8 +8,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import yaml
-
 from vidpred.cli import main
 
 PRETRAINED = Path(__file__).parents[1] / "pretrained"
@@ -193,24 +191,18 @@ def test_study_create_leaves_no_half_study(tmp_path, monkeypatch, failure, code,
     assert snapshot(tmp_path) == before
 
 
-def tiny_run(tmp_path: Path, **trainer) -> Path:
-    config = tmp_path / "tiny.yaml"
-    config.write_text(yaml.safe_dump({
-        "name": "tiny", "runs_dir": str(tmp_path / "runs"),
-        "model": {"name": "convlstm", "hidden": [4], "kernel_size": 3, "patch_size": 4, "image_size": 32,
-                  "num_context": 2, "num_predicted": 2},
-        "data": {"name": "moving_mnist", "image_size": 32, "digit_size": 16, "num_frames": 4, "num_test": 8},
-        "trainer": {"batch_size": 2, "sample_every": 0, "log_every": 1, "max_steps": 2, "accelerator": "cpu",
-                    **trainer}}))
-    return config
+@pytest.fixture
+def tiny_run(tmp_path, tiny_run_config) -> Path:
+    """A config of a two-step run of a tiny ConvLSTM."""
+    return tiny_run_config(tmp_path, max_steps=2, accelerator="cpu")
 
 
 @pytest.mark.parametrize("failure, code", FAILURES)
 def test_train_fresh_puts_the_old_run_back_when_the_new_one_stops_before_its_first_checkpoint(
-        tmp_path, monkeypatch, failure, code):
+        tmp_path, tiny_run, monkeypatch, failure, code):
     import vidpred.training.runner as runner
 
-    config = tiny_run(tmp_path)
+    config = tiny_run
     assert main(["train", str(config)]) == 0
     assert (tmp_path / "runs" / "tiny" / "model.safetensors").is_file()
     unchanged_after(tmp_path, monkeypatch, ["train", str(config), "--fresh"], runner, "intensity_stats",
@@ -218,16 +210,17 @@ def test_train_fresh_puts_the_old_run_back_when_the_new_one_stops_before_its_fir
 
 
 @pytest.mark.parametrize("failure, code", FAILURES)
-def test_a_new_run_stopped_before_its_first_checkpoint_leaves_no_folder(tmp_path, monkeypatch, failure, code):
+def test_a_new_run_stopped_before_its_first_checkpoint_leaves_no_folder(tmp_path, tiny_run, monkeypatch, failure,
+                                                                        code):
     import vidpred.training.runner as runner
 
-    config = tiny_run(tmp_path)
+    config = tiny_run
     unchanged_after(tmp_path, monkeypatch, ["train", str(config)], runner, "intensity_stats", failure, code)
     assert not (tmp_path / "runs").exists()
 
 
-def test_train_refuses_a_folder_that_is_not_a_run(tmp_path, capsys):
-    config = tiny_run(tmp_path)
+def test_train_refuses_a_folder_that_is_not_a_run(tmp_path, tiny_run, capsys):
+    config = tiny_run
     (tmp_path / "runs" / "tiny").mkdir(parents=True)
     (tmp_path / "runs" / "tiny" / "data.csv").write_text("the user's")
     before = snapshot(tmp_path)
@@ -250,8 +243,8 @@ def test_train_refuses_a_folder_that_is_not_a_run(tmp_path, capsys):
     ("stages.tokenizer.batch_size=0", None),  # convlstm has no stages: refused by the stage check first
     ("seed=-1", "seed must be 0 or more, not -1"),
 ])
-def test_training_settings_are_checked_before_anything_is_written(tmp_path, capsys, override, message):
-    config = tiny_run(tmp_path)
+def test_training_settings_are_checked_before_anything_is_written(tmp_path, tiny_run, capsys, override, message):
+    config = tiny_run
     before = snapshot(tmp_path)
     assert main(["train", str(config), override]) == 2
     err = capsys.readouterr().err

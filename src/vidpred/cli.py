@@ -358,17 +358,12 @@ def _existing_run(text: str) -> Path:
 
 def cmd_predict(args) -> None:
     from vidpred.inference import predict_to_file
-    from vidpred.models.io import training_data
     from vidpred.io.grid import GRID_SUFFIXES
-
-    from vidpred.models.io import model_folder
 
     inputs = [args.input, args.model]
     output_file(args.out, GRID_SUFFIXES, inputs=inputs)
     if args.frames_out:
         output_file(args.frames_out, (".npy",), "--frames-out", inputs=inputs)
-        if Path(args.frames_out).absolute() == Path(args.out).absolute():
-            raise ConfigError(f"--frames-out {args.frames_out} is the --out file; give another name")
     model = _predictor(args.model, check_device(args.device))
     trained_on = getattr(model, "trained_on", None)  # a model loaded from a folder knows its training data
     with staged_outputs() as staged:
@@ -529,17 +524,17 @@ def _study_source(text: str, device: str, protocol, data_cfg):
 
 
 def cmd_study_create(args) -> None:
-    from vidpred.eval.protocol import get_protocol, protocol_data_config
+    from vidpred.eval.protocol import custom_protocol, get_protocol, protocol_data_config
     from vidpred.study.create import create_study
     from vidpred.study.store import DATABASE_FILE, StudyStore
 
-    protocol = get_protocol(args.protocol)
+    data_overrides = _data_fields(args.overrides, args.root, args.cache)
+    protocol = custom_protocol(get_protocol(args.protocol), data_overrides=data_overrides)
     if (Path(args.study_dir) / DATABASE_FILE).exists():
         raise ConfigError(f"{args.study_dir} holds a study already; give a new folder")
     sides = [side for side in (args.a, args.b) if Path(side).exists()]
     output_folder(args.study_dir, "STUDY_DIR", new=True, inputs=[*sides, args.root, args.cache])
     check_device(args.device)
-    data_overrides = _data_fields(args.overrides, args.root, args.cache)
     data_cfg = protocol_data_config(protocol, data_overrides)
     a = _study_source(args.a, args.device, protocol, data_cfg)
     b = _study_source(args.b, args.device, protocol, data_cfg)

@@ -11,10 +11,8 @@ from vidpred.data.video_folder import hash_split
 from vidpred.eval.protocol import PROTOCOLS, protocol_data_config
 from vidpred.io.video import write_video
 
-from conftest import moving_square
 
-
-def kth_root(root: Path, num_frames: int) -> Path:
+def kth_root(moving_square, root: Path, num_frames: int) -> Path:
     """Two KTH-named grey videos: subject 1 (train) and subject 17 (test)."""
     for subject in (1, 17):
         video = moving_square(num_frames, 120, 160, seed=subject)
@@ -23,7 +21,7 @@ def kth_root(root: Path, num_frames: int) -> Path:
     return root
 
 
-def bair_root(root: Path, num_frames: int) -> Path:
+def bair_root(moving_square, root: Path, num_frames: int) -> Path:
     """One 64x64 colour trajectory per split as numbered PNGs."""
     import imageio.v3 as iio
 
@@ -36,7 +34,7 @@ def bair_root(root: Path, num_frames: int) -> Path:
     return root
 
 
-def video_folder_root(root: Path, num_frames: int) -> Path:
+def video_folder_root(moving_square, root: Path, num_frames: int) -> Path:
     """A colour video in each split of the default 10% hash split (names chosen by their hash)."""
     for split in ("train", "test"):
         name = next(f"clip{i}.mp4" for i in range(1000) if hash_split(f"clip{i}.mp4", 0.1) == split)
@@ -60,10 +58,10 @@ def colour_model(folder: Path, protocol) -> Path:
 
 
 @pytest.mark.parametrize("name", sorted(PROTOCOLS))
-def test_every_protocol_evaluates_copy_last_and_a_colour_model(tmp_path, name, capsys):
+def test_every_protocol_evaluates_copy_last_and_a_colour_model(tmp_path, name, capsys, square_clip):
     protocol = PROTOCOLS[name]
     make, fields = DATA[protocol.data["name"]]
-    source = ["--root", str(make(tmp_path / "data", protocol.data["num_frames"]))] if make else []
+    source = ["--root", str(make(square_clip, tmp_path / "data", protocol.data["num_frames"]))] if make else []
     common = ["--protocol", name, "--sequences", "2", "--samples", "2", *source, *fields]
     assert main(["evaluate", "--model", "copy_last", *common, "--out", str(tmp_path / "copy_last")]) == 0
     assert (tmp_path / "copy_last" / "report.html").is_file()
@@ -85,10 +83,10 @@ def test_every_protocol_evaluates_copy_last_and_a_colour_model(tmp_path, name, c
         assert "vidpred: evaluating" not in err and not (tmp_path / "eval").exists()
 
 
-def test_an_override_that_changes_a_protocol_makes_it_custom(tmp_path, capsys):
+def test_an_override_that_changes_a_protocol_makes_it_custom(tmp_path, capsys, square_clip):
     import json
 
-    root = video_folder_root(tmp_path / "data", 16)
+    root = video_folder_root(square_clip, tmp_path / "data", 16)
     assert main(["evaluate", "--model", "copy_last", "--protocol", "kinetics-4-12", "--root", str(root),
                  "--sequences", "1", "--out", str(tmp_path / "grey"), "channels=1"]) == 0
     result = json.loads((tmp_path / "grey" / "metrics.json").read_text())
@@ -101,10 +99,10 @@ def test_an_override_that_changes_a_protocol_makes_it_custom(tmp_path, capsys):
     assert json.loads((tmp_path / "same" / "metrics.json").read_text())["protocol"]["name"] == "kinetics-4-12"
 
 
-def test_an_empty_test_split_names_test_fraction(tmp_path, capsys):
+def test_an_empty_test_split_names_test_fraction(tmp_path, capsys, square_clip):
     root = tmp_path / "data"
     name = next(f"clip{i}.mp4" for i in range(1000) if hash_split(f"clip{i}.mp4", 0.1) == "train")
-    write_video(root / name, moving_square(20, 64, 64), fps=25)
+    write_video(root / name, square_clip(20, 64, 64), fps=25)
     assert main(["data", "prepare", "video_folder", "--root", str(root), "--out", str(tmp_path / "store")]) == 0
     captured = capsys.readouterr()
     assert "train: 1 video, 20 frames" in captured.out and "test: 0 videos" in captured.out

@@ -247,10 +247,11 @@ class StagedOutputs:
         return temporary
 
     def discard(self) -> None:
-        for temporary, *_ in self._files + self._folders:
-            _remove(temporary)
-        for made in self._made:
-            _remove(made)
+        with interrupts_held():  # a second Ctrl-C does not leave half a temporary folder behind
+            for temporary, *_ in self._files + self._folders:
+                _remove(temporary)
+            for made in self._made:
+                _remove(made)
 
     def commit(self) -> None:
         with interrupts_held():
