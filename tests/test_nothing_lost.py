@@ -263,3 +263,24 @@ def test_stage_settings_are_checked_too():
                               ("stages.top_prior.lr=0", "lr must be above 0")):
         with pytest.raises(ConfigError, match=message):
             load_experiment(config, [override])
+
+
+def test_a_demo_or_evaluation_written_before_folders_had_a_record_is_recognised(tmp_path, capsys):
+    import os
+
+    from vidpred.models.io import build_model, save_model
+
+    argv = ["evaluate", "--model", "copy_last", "--protocol", "mmnist-10-10", "--sequences", "2",
+            "--out", str(tmp_path / "eval"), "num_test=2"]
+    assert main(argv) == 0
+    os.remove(tmp_path / "eval" / ".vidpred-output.json")
+    (tmp_path / "eval" / "notes.txt").write_text("the user's")
+    assert main(argv) == 0  # the same evaluation again: replaced, the user's file kept
+    assert main(["evaluate", "--model", "blank", *argv[3:]]) == 2
+    assert "holds an evaluation of copy_last under mmnist-10-10" in capsys.readouterr().err
+    model = save_model(build_model("copy_last"), tmp_path / "model", config={"data": {"name": "moving_mnist"}})
+    demo = ["demo", "--out", str(tmp_path / "demo"), "--model", str(model), "--sequences", "2", "--samples", "1",
+            "--num-test", "2"]
+    assert main(demo) == 0
+    os.remove(tmp_path / "demo" / ".vidpred-output.json")
+    assert main(demo) == 0 and (tmp_path / "eval" / "notes.txt").read_text() == "the user's"

@@ -198,14 +198,6 @@ def _predictor(name_or_folder: str, device: str, **fields):
     return resolve_model(name_or_folder, device, **fields)
 
 
-def _model_key(name_or_folder: str) -> str:
-    """How an output records the model it is about: a folder by its absolute path, a registered model by name."""
-    from vidpred.models.io import model_folder
-
-    folder = model_folder(name_or_folder)
-    return str(folder.resolve()) if folder is not None else name_or_folder
-
-
 def _protocol_predictor(name_or_folder: str, device: str, protocol, data_cfg):
     """A predictor for ``protocol`` on ``data_cfg`` (the protocol's data with the user's overrides): a registered
     name is built for those frames, the protocol's context and horizon; a saved model folder keeps its own config."""
@@ -216,12 +208,13 @@ def _protocol_predictor(name_or_folder: str, device: str, protocol, data_cfg):
 def cmd_evaluate(args) -> None:
     from vidpred.eval.protocol import (EvalSettings, check_evaluation, custom_protocol, evaluate, get_protocol,
                                        protocol_data_config)
-    from vidpred.eval.report import BASELINES, BASELINES_DIR, compare, write_results
+    from vidpred.eval.report import BASELINES, BASELINES_DIR, compare, earlier_evaluation, write_results
+    from vidpred.models.io import model_key
 
     data_overrides = _data_fields(args.overrides, args.root, args.cache)
     protocol = custom_protocol(get_protocol(args.protocol), args.context, args.horizon, data_overrides)
-    written = Written("evaluate", {"model": _model_key(args.model), "protocol": protocol.name},
-                      f"an evaluation of {args.model} under {protocol.name}")
+    written = Written("evaluate", {"model": model_key(args.model), "protocol": protocol.name},
+                      f"an evaluation of {args.model} under {protocol.name}", earlier_evaluation)
     output_folder(args.out, written=written, overwrite=args.overwrite,
                   inputs=[args.model if Path(args.model).exists() else None, args.root, args.cache])
     check_device(args.device)
@@ -500,11 +493,11 @@ def cmd_encode(args) -> None:
 
 
 def cmd_demo(args) -> None:
-    from vidpred.demo import PRETRAINED, run_demo
+    from vidpred.demo import PRETRAINED, earlier_demo, run_demo
 
     models = [_existing_run(m) for m in args.model] if args.model else list(PRETRAINED)
     written = Written("demo", {"models": sorted(str(m.resolve()) for m in models)},
-                      "the demo of " + ", ".join(m.name for m in models))
+                      "the demo of " + ", ".join(m.name for m in models), earlier_demo)
     output_folder(args.out, written=written, overwrite=args.overwrite, inputs=models)
     with staged_outputs() as staged:
         run_demo(staged.folder(args.out, written), models, sequences=args.sequences, samples=args.samples,

@@ -96,6 +96,19 @@ def _table(section: dict, samples: int) -> list[str]:
     return lines + [""]
 
 
+def earlier_demo(folder: Path) -> dict | None:
+    """The output record (``io.outputs``) of a demo folder written before folders carried one, from its
+    ``summary.json`` (the entries a re-run writes replace theirs; no other is touched). None: no demo there."""
+    try:
+        summary = json.loads((Path(folder) / "summary.json").read_text())
+        models = sorted(str(Path(m).resolve()) for m in summary["models"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    about = "the demo of " + ", ".join(Path(m).name for m in models)
+    # which entries were the demo's is not recorded: only those a re-run writes again are replaced
+    return {"command": "demo", "key": {"models": models}, "about": about, "entries": []}
+
+
 def run_demo(out: Path, model_dirs=PRETRAINED, sequences: int = 16, samples: int = 3, num_test: int = 10000,
              shown_as: Path | None = None) -> dict:
     """Every model of ``model_dirs`` under the protocol of its training data (``SECTIONS``), written into ``out``

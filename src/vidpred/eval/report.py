@@ -284,6 +284,21 @@ def load_results(folder: str | Path) -> dict:
     return results
 
 
+def earlier_evaluation(folder: Path) -> dict | None:
+    """The output record (``io.outputs``) of an evaluation folder written before folders carried one, from its
+    ``metrics.json`` (the entries a re-run writes replace theirs; no other is touched). None: no evaluation there."""
+    from vidpred.models.io import model_key
+
+    try:
+        results = load_results(folder)
+        key = {"model": model_key(results["model"]), "protocol": results["protocol"]["name"]}
+    except (ConfigError, KeyError, TypeError):
+        return None
+    about = f"an evaluation of {results['model']} under {key['protocol']}"
+    # which entries were the evaluation's is not recorded: only those a re-run writes again are replaced
+    return {"command": "evaluate", "key": key, "about": about, "entries": []}
+
+
 # Every comparison shows these: a model counts as predicting only when it beats both (on Moving MNIST a black
 # frame scores SSIM (uniform 7x7) about 0.78 and MSE about 164, better than copy-last on both).
 BASELINES = ("blank", "copy_last")

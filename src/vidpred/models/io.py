@@ -144,3 +144,9 @@ def model_folder(name_or_folder: str | Path) -> Path | None:
     if len(parts) == 2 and parts[0] == "pretrained" and (PRETRAINED_DIR / parts[1]).is_dir():
         return PRETRAINED_DIR / parts[1]
     return None
+
+
+def model_key(name_or_folder: str) -> str:
+    """How an output records the model it is about: a folder by its absolute path, a registered model by name."""
+    folder = model_folder(name_or_folder)
+    return str(folder.resolve()) if folder is not None else str(name_or_folder)
