@@ -62,6 +62,9 @@ def _umask() -> int:
 def saved_model_config(folder: str | Path) -> ModelConfig:
     """The model config of the model saved in ``folder`` (checked like a YAML config)."""
     folder = model_folder(folder) or Path(folder)
+    if (folder / CONFIG_FILE).is_file() and not (folder / WEIGHTS_FILE).is_file():
+        raise ConfigError(f"{folder} holds no {WEIGHTS_FILE}: a run writes it when it finishes training (run its "
+                          "`vidpred train` command again to go on)")
     if not (folder / CONFIG_FILE).is_file() or not (folder / WEIGHTS_FILE).is_file():
         raise ConfigError(f"{folder} is not a saved model: it needs {CONFIG_FILE} and {WEIGHTS_FILE}")
     saved = read_yaml(folder / CONFIG_FILE)
