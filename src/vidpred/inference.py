@@ -132,8 +132,8 @@ def predict(model: Predictor, frames, horizon: int, num_samples: int = 1, contex
     numpy for numpy input and torch otherwise, uint8 for uint8 input and float in [0, 1] otherwise. A model loaded
     from a folder warns (``UserWarning``) when the input looks nothing like its training data.
     """
-    array = frames if not isinstance(frames, torch.Tensor) else frames.detach().cpu().numpy()
-    channels_last = as_channels_first(np.asarray(array))[1]
+    array = frames.detach().cpu().numpy() if isinstance(frames, torch.Tensor) else np.asarray(frames)
+    channels_last = as_channels_first(array)[1]
     trained_on = getattr(model, "trained_on", None)
     clip, _, unlike = fit_frames(frames, model, trained_on=trained_on)
     if unlike:
@@ -141,7 +141,7 @@ def predict(model: Predictor, frames, horizon: int, num_samples: int = 1, contex
     out = _predicted(model, clip, horizon, num_samples, context, seed, temperature)
     if channels_last:
         out = out.permute(0, 1, 3, 4, 2)
-    if np.asarray(array).dtype == np.uint8:
+    if array.dtype == np.uint8:
         out = out.mul(255).round_().to(torch.uint8)
     return out if isinstance(frames, torch.Tensor) else out.numpy()
 

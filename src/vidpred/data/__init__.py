@@ -19,13 +19,10 @@ def data_config(name: str, **fields):
 def _stored_fields(cache: str, config_cls: type) -> dict:
     """The config fields a prepared store recorded ({} when it cannot be read: opening it says why)."""
     import dataclasses
-    import json
-    from pathlib import Path
 
-    try:
-        stored = json.loads((Path(cache) / "index.json").read_text()).get("config")
-    except (OSError, ValueError, AttributeError):
-        return {}
+    from vidpred.data.cache import read_index
+
+    stored = (read_index(cache) or {}).get("config")
     names = {f.name for f in dataclasses.fields(config_cls)} - {"name", "cache", "root"}
     return {k: v for k, v in stored.items() if k in names} if isinstance(stored, dict) else {}
 

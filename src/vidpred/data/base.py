@@ -158,9 +158,9 @@ def intensity_stats(dataset, clips: int = 128) -> dict:
 INTENSITY_MARGIN = 0.1
 
 
-def unlike_training_data(fitted: torch.Tensor, grey: bool, trained_on: dict) -> str | None:
-    """One line saying what the model was trained on, when ``fitted`` (the input, fitted to the model) differs from
-    it in channels or in mean intensity (see ``INTENSITY_MARGIN``); None when it looks alike."""
+def unlike_training_data(fitted: torch.Tensor, grey: bool, trained_on: dict, what: str = "this input") -> str | None:
+    """One line saying what the model was trained on, when ``fitted`` (``what``: the input, fitted to the model)
+    differs from it in channels or in mean intensity (see ``INTENSITY_MARGIN``); None when it looks alike."""
     other_channels = trained_on.get("channels") is not None and grey != (trained_on["channels"] == 1)
     mean = float(fitted.mean())
     low, high = trained_on.get("clip_mean_range", (-1.0, 2.0))
@@ -170,7 +170,7 @@ def unlike_training_data(fitted: torch.Tensor, grey: bool, trained_on: dict) -> 
     kind = {1: "grey", 3: "colour"}.get(trained_on.get("channels"), "")
     trained = ", ".join(([f"{kind} frames"] if kind else []) + ([f"mean intensity {trained_on['mean_intensity']:.2f}"]
                                                                if "mean_intensity" in trained_on else []))
-    line = (f"the model was trained on {trained_on['name']}{f' ({trained})' if trained else ''}; this input is "
+    line = (f"the model was trained on {trained_on['name']}{f' ({trained})' if trained else ''}; {what} is "
             f"{'grey' if grey else 'colour'}{' (converted for the model)' if other_channels else ''}, mean intensity "
             f"{mean:.2f}")
     return line + (": expect a prediction that looks nothing like it" if far else "")

@@ -147,14 +147,21 @@ class FrameStore:
         return state
 
 
-def store_record(folder: Path) -> dict | None:
-    """What a prepared store written before stores carried vidpred's output record holds, as that record
-    (``io.outputs``): the command, the data set, its entries. None when ``folder`` holds no store."""
+def read_index(folder: str | Path) -> dict | None:
+    """The index of the store in ``folder``, or None when there is none or it is not one (``FrameStore`` says why
+    when the store is opened)."""
     try:
         index = json.loads((Path(folder) / "index.json").read_text())
     except (OSError, ValueError):
         return None
-    if not isinstance(index, dict) or index.get("format") != FORMAT:
+    return index if isinstance(index, dict) and index.get("format") == FORMAT else None
+
+
+def store_record(folder: Path) -> dict | None:
+    """What a prepared store written before stores carried vidpred's output record holds, as that record
+    (``io.outputs``): the command, the data set, its entries. None when ``folder`` holds no store."""
+    index = read_index(folder)
+    if index is None:
         return None
     return {"command": "data prepare", "key": {"data": index.get("dataset")},
             "about": f"a prepared store of {index.get('dataset')}",

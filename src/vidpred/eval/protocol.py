@@ -125,9 +125,8 @@ def custom_protocol(base: Protocol, context: int | None = None, horizon: int | N
     return dataclasses.replace(
         base, name=f"{base.name}:custom" + (f"-{context}-{horizon}" if frames else ""), context=context,
         horizon=horizon, eval_horizon=None if frames else base.eval_horizon, data=data, custom=True,
-        source=f"custom: the data and metrics of {base.name} with {' and '.join(what)} (not the paper protocol, "
-               f"which is {base.context} -> {base.predicted} on {base.data['name']} as {base.source.split(' (')[0]} "
-               "sets it)")
+        source=f"custom: the data and metrics of {base.name} with {' and '.join(what)}, so not the paper protocol "
+               f"({base.context} -> {base.predicted} frames of {base.data['name']}: {base.source})")
 
 
 def confidence_interval(values: np.ndarray, axis: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -277,9 +276,10 @@ def evaluate(model, protocol: Protocol, settings: EvalSettings, model_label: str
             clips = clips.to(settings.device)
             context = clips[:, :protocol.context]
             if begin == 0 and model.trained_on:  # a model from a folder knows what it was trained on
-                unlike = unlike_training_data(context, data_cfg.channels == 1, model.trained_on)
+                unlike = unlike_training_data(context, data_cfg.channels == 1, model.trained_on,
+                                              what=f"the {data_cfg.name} test data")
                 if unlike:
-                    warnings.warn(f"{unlike.replace('this input', f'the {data_cfg.name} test data')}", stacklevel=2)
+                    warnings.warn(unlike, stacklevel=2)
             target = clips[:, protocol.context:protocol.context + protocol.predicted]
             samples = model.predict(context, protocol.predicted, num_samples, generator=generator).clamp(0, 1)
             b, n = samples.shape[:2]

@@ -42,7 +42,7 @@ def probe_num_frames(path: str | Path) -> int:
     if path.is_dir():
         return len(list_frame_files(path))
     if path.suffix.lower() == ".gif":
-        return len(_read_gif(path))
+        return len(_read_gif(path)[0])
     frames = 0
     try:
         with av.open(str(path)) as container:
@@ -67,7 +67,7 @@ def video_info(path: str | Path) -> tuple[float | None, int, int]:
     applied, as phones record portrait video), from the header and the first frame."""
     path = Path(path)
     if path.suffix.lower() == ".gif":
-        period, width, height = _gif_period(path)
+        period, (width, height), _ = _gif(path)
         return (1000.0 / period if period else None), width, height
     try:
         with av.open(str(path)) as container:
@@ -120,7 +120,7 @@ def read_video(path: str | Path, start: int = 0, end: int | None = None,
             raise VideoReadError(f"{path}: a folder of frames states no frame rate; give the start as a frame index")
         total, frames = len(files), _read_folder(path, start, end)
     elif path.suffix.lower() == ".gif":
-        decoded, period = _read_gif(path), _gif_period(path)[0]
+        decoded, period = _read_gif(path)
         if start_seconds is not None:
             if not period:
                 raise VideoReadError(f"{path}: the GIF states no frame delays; give the start as a frame index")
@@ -208,9 +208,10 @@ def _duration(frame) -> float:
     return 1 / 30
 
 
-def _gif_period(path: Path) -> tuple[int, int, int]:
+def _gif(path: Path, decode: bool = False) -> tuple[int, tuple[int, int], list]:
     """A GIF's frame period in ms (from the ``vidpred fps=`` comment our writer stores, else the greatest common
-    divisor of its frame delays; 0 when it states none) and its width and height."""
+    divisor of its frame delays; 0 when it states none), its (width, height) and, with ``decode``, its frames as
+    stored with their delays."""
     from math import gcd
 
     from PIL import Image, ImageSequence
@@ -218,41 +219,35 @@ def _gif_period(path: Path) -> tuple[int, int, int]:
     try:
         with Image.open(path) as image:
             comment = image.info.get("comment", b"")
-            durations = [int(f.info.get("duration", 0) or 0) for f in ImageSequence.Iterator(image)]
+            stored = [(np.asarray(f.convert("RGB")) if decode else None, int(f.info.get("duration", 0) or 0))
+                      for f in ImageSequence.Iterator(image)]
             size = image.size
     except (OSError, ValueError, EOFError) as err:
         raise VideoReadError(f"{path}: cannot decode GIF ({err})") from err
     match = re.search(rb"vidpred fps=([0-9.]+)", comment if isinstance(comment, bytes) else comment.encode())
-    if match:
-        return _gif_frame_duration(float(match.group(1))), *size
     period = 0
-    for d in durations:
-        if d > 0:
-            period = gcd(period, d)
-    return period, *size
+    if match:
+        period = _gif_frame_duration(float(match.group(1)))
+    else:
+        for _, d in stored:
+            if d > 0:
+                period = gcd(period, d)
+    return period, size, stored
 
 
-def _read_gif(path: Path) -> list[np.ndarray]:
-    """GIF frames, with runs of identical frames restored.
+def _read_gif(path: Path) -> tuple[list[np.ndarray], int]:
+    """GIF frames, with runs of identical frames restored, and the frame period in ms (``_gif``).
 
     GIF writers (Pillow included) merge identical consecutive frames into one frame with a longer
-    duration, so each decoded frame is repeated duration / frame period times (``_gif_period``): every frame
-    returned lasts one period, and frame i is shown at i periods.
+    duration, so each decoded frame is repeated duration / frame period times: every frame returned lasts one
+    period, and frame i is shown at i periods.
     """
-    from PIL import Image, ImageSequence
-
-    period = _gif_period(path)[0]
-    try:
-        with Image.open(path) as image:
-            decoded = [(np.asarray(f.convert("RGB")), int(f.info.get("duration", 0) or 0))
-                       for f in ImageSequence.Iterator(image)]
-    except (OSError, ValueError, EOFError) as err:
-        raise VideoReadError(f"{path}: cannot decode GIF ({err})") from err
+    period, _, stored = _gif(path, decode=True)
     frames = []
-    for image, duration in decoded:
+    for image, duration in stored:
         repeats = max(1, round(duration / period)) if period and duration else 1
         frames.extend([image] * repeats)
-    return frames
+    return frames, period
 
 
 def _gif_frame_duration(fps: float) -> int:
