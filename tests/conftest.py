@@ -1,3 +1,4 @@
+import os
 import signal
 import subprocess
 import time
@@ -9,6 +10,20 @@ import torch
 import yaml
 
 from vidpred.io.video import write_video
+
+
+# The device the device-aware tests (the registry-wide model contract, cached sampling) run on: cpu, or e.g.
+# VIDPRED_TEST_DEVICE=cuda on a GPU machine (benchmarks/release.py runs them there first).
+TEST_DEVICE = os.environ.get("VIDPRED_TEST_DEVICE", "cpu")
+
+
+@pytest.fixture
+def device() -> torch.device:
+    """``VIDPRED_TEST_DEVICE`` (default cpu); a CUDA device where there is none skips the test."""
+    device = torch.device(TEST_DEVICE)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        pytest.skip(f"VIDPRED_TEST_DEVICE={TEST_DEVICE}, but this machine has no CUDA device")
+    return device
 
 
 @pytest.fixture(autouse=True)

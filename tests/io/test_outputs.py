@@ -60,7 +60,8 @@ def test_success_replaces_files_and_the_entries_of_the_previous_run_keeps_the_re
 
 def test_a_folder_of_something_else_is_refused_unless_overwrite(tmp_path):
     with staged_outputs() as staged:
-        (staged.folder(tmp_path / "out", Written("evaluate", {"model": "a"}, "an evaluation of a")) / "m").write_text("")
+        folder = staged.folder(tmp_path / "out", Written("evaluate", {"model": "a"}, "an evaluation of a"))
+        (folder / "m").write_text("")
     same = Written("evaluate", {"model": "a"}, "an evaluation of a")
     other = Written("evaluate", {"model": "b"}, "an evaluation of b")
     assert output_folder(tmp_path / "out", written=same) == tmp_path / "out"

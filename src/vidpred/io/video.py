@@ -2,7 +2,8 @@
 
 Layout everywhere: frames are ``(T, C, H, W)``. Readers return uint8 RGB (C = 3); writers take uint8 or
 float in [0, 1] with C = 1 or 3. Files are decoded by PyAV (any container/codec its FFmpeg build reads,
-GIF included); folders of numbered images are read with imageio.
+GIF included); folders of numbered images are read with imageio. PyAV is imported where a video file is opened,
+so the data sets that never read one (the generated ones) and training on them run where PyAV is not installed.
 """
 from __future__ import annotations
 
@@ -11,7 +12,6 @@ import re
 from fractions import Fraction
 from pathlib import Path
 
-import av
 import numpy as np
 import torch
 
@@ -38,6 +38,8 @@ def probe_num_frames(path: str | Path) -> int:
     """Number of frames of a video file or frame folder, counted by decoding every frame: a container's header
     may claim more than it holds (OpenCV's ``tree.avi`` states 444 frames and decodes 68), and a truncated file
     stops early. Cheap callers cache the count (``data/base.py`` ``counted_frames``)."""
+    import av
+
     path = Path(path)
     if path.is_dir():
         return len(list_frame_files(path))
@@ -65,6 +67,8 @@ def video_info(path: str | Path) -> tuple[float | None, int, int]:
     """A video file's frames per second (its container's average rate; a GIF's from its frame delays; None: not
     stated) and the width and height of its frames as a player shows them (a rotation in the file's display matrix
     applied, as phones record portrait video), from the header and the first frame."""
+    import av
+
     path = Path(path)
     if path.suffix.lower() == ".gif":
         period, (width, height), _ = _gif(path)
@@ -147,6 +151,8 @@ def _scaled_size(width: int, height: int, short_side: int | None) -> tuple[int, 
 def _read_file(path: Path, start: int, wanted: int | None, short_side: int | None,
                start_seconds: float | None) -> tuple[list[np.ndarray], int]:
     """The selected frames of a video file (see ``read_video``) and how many frames were decoded to find them."""
+    import av
+
     chosen, decoded = [], 0
     try:
         with av.open(str(path)) as container:
@@ -309,6 +315,8 @@ def write_video(path: str | Path, video, fps: float = 10.0) -> Path:
 
 
 def _write_encoded(path: Path, frames: np.ndarray, fps: float) -> None:
+    import av
+
     # yuv420p needs even width and height: pad with edge pixels rather than crop content.
     height, width = frames.shape[1:3]
     pad_h, pad_w = height % 2, width % 2

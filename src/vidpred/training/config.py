@@ -96,8 +96,9 @@ class TrainerConfig:
         check_range(self, positive=("max_steps", "max_minutes", "batch_size", "accumulate_batches", "num_nodes",
                                     "checkpoint_every", "log_every", "val_batches"),
                     non_negative=("num_workers", "sample_every", "val_every"))
-        if isinstance(self.devices, str) and self.devices != "auto" or isinstance(self.devices, int) and self.devices < 1:
-            raise ValueError(f"devices must be a number of devices (1 or more) or 'auto', not {self.devices!r}")
+        if isinstance(self.devices, int) and (self.devices == 0 or self.devices < -1):  # Lightning's -1: all
+            raise ValueError(f"devices must be a number of devices (1 or more; -1: all), 'auto' or a list such as "
+                             f"'0,1', not {self.devices}")
         check_precision(self.precision)
 
 
