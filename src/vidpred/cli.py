@@ -23,6 +23,7 @@ with status 2; they never end in a traceback.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 import time
@@ -221,7 +222,7 @@ def cmd_evaluate(args) -> None:
     data_cfg = protocol_data_config(protocol, data_overrides)
     settings = EvalSettings(num_samples=args.samples, max_sequences=args.sequences, batch_size=args.batch_size,
                             seed=args.seed, device=args.device, lpips_weights=args.lpips_weights,
-                            i3d_weights=args.i3d_weights, data_overrides=data_overrides)
+                            i3d_weights=args.i3d_weights, data_overrides=data_overrides, max_minutes=args.max_minutes)
     model = _protocol_predictor(args.model, args.device, protocol, data_cfg)
     # the same sequences for blank and copy-last, so every comparison shows them; built and checked before any
     # prediction, for the protocol's frames (colour protocols have colour baselines)
@@ -236,8 +237,10 @@ def cmd_evaluate(args) -> None:
         write_results(evaluation, out)
         scores = {}
         if args.model not in BASELINES:
+            # the sequences the model was scored on, all of them (a time budget applies to the model alone)
+            same = dataclasses.replace(settings, max_sequences=evaluation["results"]["n_sequences"], max_minutes=None)
             for name, baseline in baselines.items():
-                result = evaluate(baseline, protocol, settings, model_label=name)
+                result = evaluate(baseline, protocol, same, model_label=name)
                 write_results(result, out / BASELINES_DIR / name)
                 scores[name] = result["results"]
             compare([out], out / "comparison")
@@ -246,6 +249,8 @@ def cmd_evaluate(args) -> None:
     console = _console()
     console.print(f"[bold]{args.model}[/bold] on {protocol.name}: {results['n_sequences']} sequences x "
                   f"{count(results['n_samples'], 'sample')}, {results['seconds']} s", highlight=False)
+    if results.get("stopped"):
+        console.print(f"  [yellow]{results['stopped']}[/yellow]", highlight=False)
     for metric, entry in results["metrics"].items():
         best, mean = entry["best"], entry["mean"]
         console.print(f"  {metric:>14}: best {best['mean']:.4f} ± {best['ci95']:.4f}   "
@@ -766,6 +771,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="frames to predict, for a custom protocol on the protocol's data (recorded as custom)")
     p.add_argument("--samples", type=positive_int, help="samples per sequence for stochastic models (default: the protocol's, 100)")
     p.add_argument("--sequences", type=positive_int, help="evaluate only the first N test sequences (default: all)")
+    p.add_argument("--max-minutes", type=positive_float,
+                   help="stop after the batch that passes this much time; the sequences done are the evaluation "
+                        "(recorded as such), and the baselines are scored on the same ones")
     p.add_argument("--batch-size", type=positive_int, default=8)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1, ...")

@@ -123,3 +123,19 @@ def test_a_long_evaluation_says_what_it_will_do_and_how_long(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "vidpred: evaluating linear_extrapolation under mmnist-10-10: 4 test sequences x 1 sample" in err
     assert "vidpred: the first 2 sequences took" in err and "for all 4" in err
+
+
+def test_an_evaluation_with_a_time_budget_stops_at_a_batch_and_scores_the_baselines_on_the_same_sequences(
+        tmp_path, capsys):
+    import json
+
+    # a budget shorter than any batch: the evaluation stops after its first batch of 2
+    assert main(["evaluate", "--model", "linear_extrapolation", "--protocol", "mmnist-10-10", "--batch-size", "2",
+                 "--max-minutes", "0.000001", "--out", str(tmp_path / "e"), "num_test=10"]) == 0
+    result = json.loads((tmp_path / "e" / "metrics.json").read_text())
+    assert result["n_sequences"] == 2 and result["stopped"] == \
+        "stopped by its time budget of 1e-06 min after 2 of 10 sequences"
+    for baseline in ("blank", "copy_last"):
+        assert json.loads((tmp_path / "e" / "baselines" / baseline / "metrics.json").read_text())["n_sequences"] == 2
+    assert "Not the whole test split" in (tmp_path / "e" / "report.html").read_text()
+    assert "after 2 of 10 sequences" in capsys.readouterr().out

@@ -163,14 +163,21 @@ class Exploding(Predictor):
         return context[:, -1:].unsqueeze(1).expand(-1, num_samples, horizon, -1, -1, -1)
 
 
-def test_nan_loss_stops_with_a_clear_message_and_keeps_last_good_checkpoint(tmp_path):
+@pytest.mark.parametrize("deferred", [False, True])
+def test_nan_loss_stops_with_a_clear_message_and_keeps_last_good_checkpoint(tmp_path, monkeypatch, deferred):
+    from vidpred.training.module import TrainingModule
+
+    # deferred: as on an accelerator, where the loss is not read each step (a flag on the device, read at logged
+    # steps and before checkpoints); forced here on the CPU
+    monkeypatch.setattr(TrainingModule, "defer_finite_check", deferred)
     if "exploding_test_model" not in MODELS:
         register_model(ModelSpec("exploding_test_model", ExplodingConfig, Exploding, "test only"))
-    base = tiny(tmp_path, trainer={"max_steps": 10, "checkpoint_every": 2, "sample_every": 0})
+    base = tiny(tmp_path, trainer={"max_steps": 10, "checkpoint_every": 2, "sample_every": 0, "log_every": 3})
     base["model"] = {"name": "exploding_test_model", "image_size": 32, "num_context": 2, "num_predicted": 2}
     cfg = load_experiment(base=base)
+    message = "NaN or infinite at step 4" if deferred else "nan at step 4"  # read at the checkpoint of step 4
     try:
-        with pytest.raises(NonFiniteLoss, match=r"the training loss became nan at step 4; the run stopped and kept"):
+        with pytest.raises(NonFiniteLoss, match=rf"the training loss became {message}; the run stopped and kept"):
             train(cfg)
     finally:
         MODELS.pop("exploding_test_model")

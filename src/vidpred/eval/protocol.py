@@ -165,6 +165,9 @@ class EvalSettings:
     lpips_weights: str | None = None
     i3d_weights: str | None = None
     data_overrides: dict = field(default_factory=dict)  # e.g. root=... for KTH
+    # stop after the batch that passes this much time: the sequences done so far are the evaluation (a budget for
+    # a long protocol, e.g. on a lent GPU); None: no limit
+    max_minutes: float | None = None
 
 
 class _MetricSet:
@@ -228,6 +231,8 @@ def check_evaluation(model, protocol: Protocol, settings: EvalSettings):
     for name in ("max_sequences", "num_samples", "batch_size"):  # None: not given; zero is no count
         if getattr(settings, name) is not None and getattr(settings, name) < 1:
             raise ConfigError(f"{name} must be at least 1, not {getattr(settings, name)}")
+    if settings.max_minutes is not None and not settings.max_minutes > 0:
+        raise ConfigError(f"max_minutes must be above 0, not {settings.max_minutes}")
     data_cfg = protocol_data_config(protocol, settings.data_overrides)
     if protocol.context < model.min_context:
         raise ConfigError(f"the model needs at least {model.min_context} context frames; protocol "
@@ -269,9 +274,14 @@ def evaluate(model, protocol: Protocol, settings: EvalSettings, model_label: str
     if log is not None:
         log(f"evaluating {model_label or model.config.name} under {protocol.name}: {plural(count, 'test sequence')} x "
             f"{plural(num_samples, 'sample')}, {protocol.context} context -> {protocol.predicted} predicted frames")
+    planned, stopped = count, None
     with Progress(f"{protocol.name}: {plural(count, 'sequence')} x {plural(num_samples, 'sample')}",
                   count) as progress:
         for begin in range(0, count, settings.batch_size):
+            if begin and settings.max_minutes and time.perf_counter() - started > 60 * settings.max_minutes:
+                count, stopped = begin, f"stopped by its time budget of {settings.max_minutes:g} min after {begin} " \
+                                        f"of {planned} sequences"
+                break
             clips = torch.stack([dataset[i] for i in range(begin, min(begin + settings.batch_size, count))])
             clips = clips.to(settings.device)
             context = clips[:, :protocol.context]
@@ -315,6 +325,7 @@ def evaluate(model, protocol: Protocol, settings: EvalSettings, model_label: str
     results = {"protocol": dataclasses.asdict(protocol), "model": model_label,
                "model_config": dataclasses.asdict(model.config), "stochastic": bool(model.stochastic),
                "data_config": dataclasses.asdict(data_cfg), "n_sequences": count, "n_samples": num_samples,
+               "stopped": stopped,
                "seed": settings.seed, "metrics": {}, "unavailable": dict(metric_set.unavailable),
                "unavailable_short": dict(metric_set.unavailable_short),
                "diversity": {}, "seconds": None, "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),

@@ -230,6 +230,8 @@ def write_results(evaluation: dict, out: str | Path) -> Path:
              + f"; {results['n_samples']} sample(s) per sequence; seed {results['seed']}. "
              f"Headline SSIM convention: <code>{protocol['headline_ssim']}</code>. "
              f"Evaluated {html.escape(results['date'])} in {results['seconds']} s.</p>"]
+    if results.get("stopped"):
+        parts.append(f"<p class='unavailable'>Not the whole test split: {html.escape(results['stopped'])}.</p>")
     # a deterministic model has one sample: best and mean of 1 are the same number, shown once
     single = results["n_samples"] == 1
     header = ["metric"] + (["value (95% CI)"] if single else

@@ -39,11 +39,11 @@ class AtomicCheckpoint(L.Callback):
         trainer.strategy.barrier()
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
-        if pl_module.non_finite is None and self.every and trainer.global_step % self.every == 0:
+        if self.every and trainer.global_step % self.every == 0 and pl_module.confirm_finite():
             self.save(trainer)
 
     def on_train_end(self, trainer, pl_module) -> None:
-        if pl_module.non_finite is None:
+        if pl_module.confirm_finite():
             self.save(trainer)
 
 
@@ -77,7 +77,8 @@ class StopOnInterrupt(L.Callback):
             # from here the run stops with this step's checkpoint: a further Ctrl-C has nothing left to cut short
             # and would only break the shutdown (a traceback, or a hang in a logger's thread), so it is ignored
             signal.signal(signal.SIGINT, signal.SIG_IGN)
-            self.checkpoint.save(trainer)
+            if pl_module.confirm_finite():
+                self.checkpoint.save(trainer)
             self.stopped = trainer.should_stop = True
 
     def restore(self) -> None:
@@ -142,8 +143,14 @@ class TimeBudget(L.Callback):
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
         if not at_step_boundary(trainer, pl_module):
             return
-        elapsed = torch.tensor(float(time.monotonic() - self.started > self.seconds))
-        if trainer.strategy.reduce(elapsed, reduce_op="max") > 0:  # all ranks stop together
+        over = time.monotonic() - self.started > self.seconds
+        if trainer.world_size == 1:  # decided on the host: nothing to wait for on a device
+            trainer.should_stop = trainer.should_stop or over
+            return
+        # several processes stop at the same step: they agree through a collective on their device (NCCL reduces
+        # only device tensors)
+        flag = torch.tensor(float(over), device=pl_module.device)
+        if trainer.strategy.reduce(flag, reduce_op="max") > 0:
             trainer.should_stop = True
 
 

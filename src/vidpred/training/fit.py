@@ -83,6 +83,8 @@ def train_predictor(cfg: ExperimentConfig, folder: Path, resume: bool = True, mo
     if resume and last.is_file():
         check_checkpoint(last)
     L.seed_everything(cfg.seed, workers=True, verbose=False)
+    if torch.cuda.is_available():  # TF32 matrix products on Ampere and later; bf16 autocast is the config's precision
+        torch.set_float32_matmul_precision("high")
     if model is None:
         model = build_model(cfg.model)
         if t.init_from and not (resume and last.is_file()):

@@ -16,13 +16,14 @@ SEED_STRIDE = 2**40  # unbounded data sets: seed s reads samples s * 2^40 + g
 
 class ResumableLoader:
     def __init__(self, dataset, batch_size: int, num_batches: int, seed: int = 0, rank: int = 0, world: int = 1,
-                 num_workers: int = 0, shuffle: bool = True):
+                 num_workers: int = 0, shuffle: bool = True, pin_memory: bool = False):
         if not getattr(dataset, "unbounded", False) and len(dataset) < batch_size * world:
             raise ValueError(f"the training split has {len(dataset)} clips, fewer than one batch on every device "
                              f"({batch_size} x {world})")
         self.dataset, self.batch_size, self.num_batches = dataset, batch_size, num_batches
         self.seed, self.rank, self.world = seed, rank, world
         self.num_workers, self.shuffle = num_workers, shuffle
+        self.pin_memory = pin_memory
         self.start = 0  # position of the next batch
         self._orders: dict[int, np.ndarray] = {}
 
@@ -48,7 +49,8 @@ class ResumableLoader:
     def __iter__(self):
         batches = [self.batch_indices(p) for p in range(self.start, self.num_batches)]
         # A private generator: creating the loader must not consume the global random state (exact resume).
+        # pinned host memory where a GPU will take the batches: Lightning then copies them without blocking
         loader = torch.utils.data.DataLoader(self.dataset, batch_sampler=batches, num_workers=self.num_workers,
                                              generator=torch.Generator().manual_seed(self.seed),
-                                             persistent_workers=False)
+                                             persistent_workers=False, pin_memory=self.pin_memory)
         return iter(loader)

@@ -60,25 +60,59 @@ class TrainingModule(L.LightningModule):
     """What every kind of training shares: the model, the loader position and random states in checkpoints, the
     guard against non-finite losses, logging, and validation on ``model.loss``."""
 
+    # Reading a loss on an accelerator makes the host wait for the device, every step. There the finiteness of each
+    # loss is folded into a flag on the device instead, read when a step is logged and before every checkpoint
+    # (``confirm_finite``): a non-finite loss then stops the run at the next of those, and no checkpoint is written
+    # after one. On the CPU there is nothing to wait for: each loss is checked at once and its update skipped.
+    defer_finite_check: bool | None = None  # None: decided by the loss's device
+
     def __init__(self, model: Predictor | torch.nn.Module, cfg: ExperimentConfig):
         super().__init__()
         self.model, self.cfg = model, cfg
         self.batches_trained = 0  # the loader's position; saved in checkpoints
         self.resumed_at = 0  # batches_trained when this session started (after a restart: the checkpoint's)
         self.non_finite: str | None = None
+        self._finite: torch.Tensor | None = None  # the deferred check's flag (``defer_finite_check``)
+        self._finite_since = 0  # the step after which the flag began
 
     def trainer_settings(self) -> dict:
         """Keyword arguments this kind of training needs from Lightning's Trainer."""
         return {}
 
     def check_finite(self, out) -> bool:
-        """False (and stop, keeping the last good weights and checkpoint) when ``out.total`` is NaN or infinite."""
-        if torch.isfinite(out.total):
+        """False (and stop, keeping the last good weights and checkpoint) when ``out.total`` is NaN or infinite; where
+        the check is deferred (an accelerator), True, and the loss's finiteness joins the device flag."""
+        total = out.total.detach()
+        defer = self.defer_finite_check if self.defer_finite_check is not None else total.device.type != "cpu"
+        if defer:
+            finite = torch.isfinite(total)
+            self._finite = finite if self._finite is None else self._finite & finite
             return True
-        self.non_finite = (f"the training loss became {out.total.item()} at step {self.global_step + 1}; "
-                           "the run stopped and kept its last good checkpoint")
-        self.trainer.should_stop = True
+        if torch.isfinite(total):
+            return True
+        self._stop(f"the training loss became {total.item()} at step {self.global_step + 1}")
         return False
+
+    def confirm_finite(self) -> bool:
+        """Read the deferred flag (this waits for the device): False, and stop, when a loss since the last reading
+        was not finite."""
+        if self.non_finite is not None:
+            return False
+        if self._finite is None or bool(self._finite):
+            self._finite, self._finite_since = None, self.global_step
+            return True
+        steps = (f"at step {self.global_step}" if self._finite_since + 1 == self.global_step else
+                 f"between steps {self._finite_since + 1} and {self.global_step}")
+        self._stop(f"the training loss became NaN or infinite {steps}")
+        return False
+
+    def _stop(self, what: str) -> None:
+        self.non_finite = f"{what}; the run stopped and kept its last good checkpoint"
+        self.trainer.should_stop = True
+
+    def on_train_batch_end(self, outputs, batch, batch_idx: int) -> None:
+        if self._finite is not None and self.global_step % max(1, self.cfg.trainer.log_every) == 0:
+            self.confirm_finite()
 
     def log_parts(self, prefix: str, out, **kwargs) -> None:
         self.log(f"{prefix}/loss", out.total, **kwargs)
@@ -147,7 +181,7 @@ class ClipDataModule(L.LightningDataModule):
         t = self.cfg.trainer
         loader = ResumableLoader(self._train, t.batch_size, t.max_steps * t.accumulate_batches, seed=self.cfg.seed,
                                  rank=self.trainer.global_rank, world=self.trainer.world_size,
-                                 num_workers=t.num_workers)
+                                 num_workers=t.num_workers, pin_memory=self.module.device.type == "cuda")
         loader.start = self.module.batches_trained  # after a restart: continue where training stopped
         return _Mapped(loader, self._frames)
 
