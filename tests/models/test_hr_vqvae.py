@@ -23,11 +23,14 @@ def test_a_layer1_code_selects_the_layer2_codebook_and_e_c_is_the_sum_of_layers(
     tree, z = trained_tree()
     out = tree(z)
     layer_sum = sum(tree.lookup(out.codes[:k + 1]) - (tree.lookup(out.codes[:k]) if k else 0) for k in range(3))
-    assert torch.allclose(out.quantized, layer_sum, atol=1e-6) and torch.allclose(out.quantized, tree.lookup(out.codes))
+    # out.quantized is the straight-through z + (e_C - z): e_C up to float rounding
+    assert torch.allclose(out.quantized, layer_sum, atol=1e-6)
+    assert torch.allclose(out.quantized, tree.lookup(out.codes), atol=1e-6)
     k1, k2 = torch.tensor([0]), torch.tensor([1])
     second = lambda first: tree.lookup([first, k2]) - tree.lookup([first])  # e^2 under a layer-1 code
     assert not torch.allclose(second(k1), second(torch.tensor([3])))  # another codebook, another codeword
-    assert torch.equal(second(k1)[0], tree.layers[1].embedding[0 * 4 + 1])  # codebook 0's codeword 1
+    # codebook 0's codeword 1 ((e1 + e2) - e1: up to float rounding)
+    assert torch.allclose(second(k1)[0], tree.layers[1].embedding[0 * 4 + 1], atol=1e-6)
     assert [layer.embedding.shape[0] for layer in tree.layers] == [4, 16, 64]  # M^i codewords in layer i
 
 
@@ -216,3 +219,20 @@ def test_loss_on_context_trains_on_every_later_frame_and_evaluates_on_the_predic
     # the extra frames are the same conditionals: their logits are the predicted frames' logits of Eq. 7
     assert torch.allclose(logits[:, :, :, 3:], paper.logits(batch)[0], atol=1e-6)
     assert prior.eval().logits(batch)[1].shape[2] == 4  # evaluation counts the predicted frames only
+
+
+def test_dead_codewords_restart_from_rows_of_their_own_group_and_wait_without_any():
+    from vidpred.nn.quantize import EMAVectorQuantizer
+
+    torch.manual_seed(0)
+    vq = EMAVectorQuantizer(num_codes=6, dim=2, group_size=2, restart_after=1).train()  # 3 codebooks of 2
+    vq.embedding.fill_(100.0)
+    vq.embed_sum.fill_(100.0)
+    flat = torch.tensor([[0.0, 0.0], [1.0, 1.0], [2.0, 2.0], [10.0, 10.0], [11.0, 11.0]])
+    group = torch.tensor([0, 0, 0, 1, 1])  # no row routed to codebook 2
+    restarted = vq.restart_dead_codes(flat, torch.zeros(6), group)
+    assert int(restarted) == 4 and vq.unused_steps.tolist() == [0, 0, 0, 0, 1, 1]
+    rows = [tuple(r) for r in vq.embedding.tolist()]
+    assert set(rows[:2]) <= {(0.0, 0.0), (1.0, 1.0), (2.0, 2.0)} and rows[0] != rows[1]  # distinct rows of its group
+    assert set(rows[2:4]) == {(10.0, 10.0), (11.0, 11.0)}
+    assert rows[4:] == [(100.0, 100.0)] * 2  # its group had no row: it waits

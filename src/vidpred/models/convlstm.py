@@ -83,7 +83,7 @@ class ConvLSTMPredictor(Predictor):
         self.check_context(batch[:, :cfg.num_context])
         teacher = None
         if cfg.scheduled_sampling and self.training:
-            keep = max(0.0, 1.0 - float(self.train_steps) / cfg.sampling_decay_steps)
+            keep = (1.0 - self.train_steps / cfg.sampling_decay_steps).clamp(min=0.0)  # on the device: no wait
             teacher = torch.rand(batch.shape[:2], device=batch.device) < keep
         if self.training:
             self.train_steps += 1

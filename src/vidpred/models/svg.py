@@ -113,10 +113,11 @@ class SVG(Predictor):
         zeros = h_previous.new_zeros(h_previous.shape[0], self.config.z_dim)
         return DiagonalGaussian(zeros, zeros), state
 
-    def kl_weight(self) -> float:
-        """beta, scaled by the warm-up while it lasts."""
+    def kl_weight(self) -> float | Tensor:
+        """beta, scaled by the warm-up while it lasts (then a tensor on the model's device: reading the step count
+        on the host would make every training step wait for the device)."""
         warmup = self.config.kl_warmup_steps
-        return self.config.beta * (min(1.0, float(self.train_steps) / warmup) if warmup else 1.0)
+        return self.config.beta * (self.train_steps / warmup).clamp(max=1.0) if warmup else self.config.beta
 
     def loss(self, batch: Tensor) -> LossOutput:
         cfg = self.config

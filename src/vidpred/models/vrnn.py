@@ -283,10 +283,11 @@ class VRNN(Predictor):
         """Every level's z "before the first step": zeros."""
         return [like.new_zeros(batch, self.config.latent_channels(r), r, r) for r in self.levels]
 
-    def beta_now(self) -> float:
-        """beta, scaled by the warm-up while it lasts."""
+    def beta_now(self) -> float | Tensor:
+        """beta, scaled by the warm-up while it lasts (then a tensor on the model's device: reading the step count
+        on the host would make every training step wait for the device)."""
         warmup = self.config.beta_warmup_steps
-        return self.config.beta * (min(1.0, float(self.train_steps) / warmup) if warmup else 1.0)
+        return self.config.beta * (self.train_steps / warmup).clamp(max=1.0) if warmup else self.config.beta
 
     def _nll(self, logits: Tensor, target: Tensor) -> Tensor:
         """-log p(x_t | ...) per clip (B,), in nats, summed over the frame's values."""

@@ -69,6 +69,7 @@ class EMAVectorQuantizer(nn.Module):
             raise ValueError(f"init must be 'random' or 'first_batch', got {init!r}")
         if init == "first_batch":  # (a buffer only then: the Video VQ-VAE's saved weights have none)
             self.register_buffer("initialised", torch.zeros((), dtype=torch.bool))
+        self._seen_initialised = False  # whether ``initialised`` was found set (kept on the host, not saved)
 
     def nearest(self, flat: torch.Tensor, group: torch.Tensor | None = None) -> torch.Tensor:
         """Eq. 1: index of the closest code for each row of ``flat`` (N, D), among the codes of its ``group`` (N,)
@@ -117,27 +118,34 @@ class EMAVectorQuantizer(nn.Module):
         return counts
 
     @torch.no_grad()
-    def restart_dead_codes(self, flat: torch.Tensor, counts: torch.Tensor, group: torch.Tensor | None = None) -> int:
+    def restart_dead_codes(self, flat: torch.Tensor, counts: torch.Tensor, group: torch.Tensor | None = None
+                           ) -> torch.Tensor:
         """Re-seed codes unused for ``restart_after`` steps with random rows of ``flat`` (rows of their own group,
-        when grouped; a code whose group had no row in the batch waits); returns how many."""
+        when grouped: a code whose group had no row in the batch waits; the dead codes of one group take different
+        rows while it has enough); returns how many, as a tensor. Every shape here is fixed -- no selection whose
+        size depends on the data -- so a training step on a GPU never waits for the device to learn it."""
         self.unused_steps.add_(1).masked_fill_(counts > 0, 0)
-        dead = (self.unused_steps >= self.restart_after).nonzero().flatten()
-        if group is not None:  # only codes whose group was routed some rows in this batch
-            dead = dead[torch.isin(dead // self.group_size, group)]
-        if len(dead) == 0:
-            return 0
+        dead = self.unused_steps >= self.restart_after  # (K,)
+        n, codes = len(flat), torch.arange(self.num_codes, device=flat.device)
         if group is None:
-            picks = flat[torch.randint(len(flat), (len(dead),), device=flat.device)]
+            rows = torch.randint(n, (self.num_codes,), device=flat.device)
         else:
-            picks = torch.stack([flat[group == g][torch.randint(int((group == g).sum()), (), device=flat.device)]
-                                 for g in (dead // self.group_size).tolist()])
+            code_group = codes // self.group_size
+            per_group = torch.bincount(group, minlength=self.num_codes // self.group_size)  # rows routed to each
+            dead &= per_group[code_group] > 0
+            # the rows sorted by group, in a random order within each; the j-th code of a group takes its j-th row
+            order = torch.argsort(group * n + torch.randperm(n, device=flat.device))
+            starts = per_group.cumsum(0) - per_group
+            within = (codes % self.group_size) % per_group[code_group].clamp(min=1)
+            rows = order[(starts[code_group] + within).clamp(max=n - 1)]
+        picks = flat[rows]
         if _distributed():
             dist.broadcast(picks, src=0)
-        self.embedding[dead] = picks
-        self.embed_sum[dead] = picks
-        self.cluster_size[dead] = 1.0
-        self.unused_steps[dead] = 0
-        return len(dead)
+        self.embedding.copy_(torch.where(dead[:, None], picks, self.embedding))
+        self.embed_sum.copy_(torch.where(dead[:, None], picks, self.embed_sum))
+        self.cluster_size.masked_fill_(dead, 1.0)
+        self.unused_steps.masked_fill_(dead, 0)
+        return dead.sum()
 
     def forward(self, z: torch.Tensor, group: torch.Tensor | None = None) -> QuantizerOutput:
         """``z`` (..., D) -> quantised vectors, codes (...), losses and usage; in float32 under autocast. With
@@ -147,8 +155,10 @@ class EMAVectorQuantizer(nn.Module):
 
     def _quantize(self, z: torch.Tensor, group: torch.Tensor | None) -> QuantizerOutput:
         flat = z.reshape(-1, self.dim)
-        if self.training and hasattr(self, "initialised") and not self.initialised:
-            self.initialise(flat.detach(), group)
+        if self.training and hasattr(self, "initialised") and not self._seen_initialised:
+            if not self.initialised:  # read once (it waits for the device), then remembered on the host
+                self.initialise(flat.detach(), group)
+            self._seen_initialised = True
         codes = self.nearest(flat.detach(), group)
         quantized = self.lookup(codes).view_as(z)  # the codebook before this batch's update, as VQ-VAE-2
         if self.training:
