@@ -244,6 +244,9 @@ class Release:
             entry.update(stage_summaries(run))
             if finished(run):
                 done.append(name)
+            elif _stages_of(run) == ["train"] and (run / "checkpoints" / "last.ckpt").is_file():
+                done.append(name)  # a single-stage run the deadline stopped: exported from its last checkpoint
+                entry["stopped_by_deadline"] = True
             else:
                 entry["status"] = "not finished: " + (", ".join(entry.get("stages_missing", [])) or "no weights")
                 self.log(f"{name}: {entry['status']}")
@@ -364,6 +367,9 @@ def finished(run: Path) -> bool:
 
 
 def _stages_of(run: Path) -> list[str]:
+    """The stage names of the run in ``run`` (none where it has not begun)."""
+    if not (run / "config.yaml").is_file():
+        return []
     sys.path.insert(0, str(SRC))
     from vidpred.config import read_yaml
     from vidpred.training.config import DATA_STATS, load_experiment
@@ -382,8 +388,7 @@ def stage_summaries(run: Path) -> dict:
         stage = path.parent.parent.relative_to(run).as_posix() if path.parent.parent != run else "train"
         summary["clips_seen"] = summary.get("steps", 0) * summary.get("batch_size", 0)
         stages[stage] = summary
-    missing = [name for name in (_stages_of(run) if (run / "config.yaml").is_file() else [])
-               if not (run / "stages" / f"{name}.done").is_file()]
+    missing = [name for name in _stages_of(run) if not (run / "stages" / f"{name}.done").is_file()]
     return {"stages": stages, "stages_missing": missing}
 
 
