@@ -236,3 +236,25 @@ def test_dead_codewords_restart_from_rows_of_their_own_group_and_wait_without_an
     assert set(rows[:2]) <= {(0.0, 0.0), (1.0, 1.0), (2.0, 2.0)} and rows[0] != rows[1]  # distinct rows of its group
     assert set(rows[2:4]) == {(10.0, 10.0), (11.0, 11.0)}
     assert rows[4:] == [(100.0, 100.0)] * 2  # its group had no row: it waits
+
+
+def test_the_joint_stage_leaves_the_encoder_and_codebooks_bit_for_bit_as_they_were():
+    """§4.4 trains the decoder (and the prior) through Eq. 9; the codes come from the encoder and codebooks the
+    tokenizer stage left, which must not move -- not even by the codebooks' EMA updates and dead-code restarts,
+    which run whenever the quantiser sees a batch in training mode."""
+    from vidpred.models.io import build_model
+
+    cfg = s_hr_vqvae_tiny()
+    cfg.training = "joint"
+    torch.manual_seed(0)
+    model = build_model(cfg).train()
+    model.tokenizer.loss(torch.rand(2, 8, 1, 32, 32))  # the first batch initialises the codebooks
+    kept = {k: v.clone() for k, v in model.tokenizer.state_dict().items() if not k.startswith("decoder.")}
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
+    for _ in range(3):
+        optimizer.zero_grad()
+        model.joint_loss(torch.rand(2, 8, 1, 32, 32)).total.backward()
+        optimizer.step()
+    assert model.tokenizer.training  # as the trainer left it
+    after = model.tokenizer.state_dict()
+    assert all(torch.equal(kept[k], after[k]) for k in kept), [k for k in kept if not torch.equal(kept[k], after[k])]

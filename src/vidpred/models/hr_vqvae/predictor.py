@@ -14,7 +14,7 @@ chooses it: "expected" (default) -- each layer's codeword is the expectation of 
 straight-through Gumbel-softmax draw (one-hot forward, soft gradient). The reconstruction term is the per-pixel
 mean squared error of the predicted frames, as Eq. 4's first term is in the tokenizer's loss. The joint stage
 starts from the disjoint stages' weights; the encoder and codebooks stay as the tokenizer stage left them (the
-codes come from them without gradient).
+codes come from them without gradient, the quantiser in evaluation mode: no EMA update or restart moves a codeword).
 One window predicts ``tokenizer.num_frames - context_frames`` frames; longer horizons slide the window over the
 latest ``context_frames`` frames' codes.
 """
@@ -72,7 +72,14 @@ class SHRVQVAE(TokenizedPredictor):
         """Eq. 9 on clips (B, T, C, H, W): the prior's cross-entropy on the predicted frames' codes plus lambda times
         the reconstruction error of those frames decoded from the prior's predictions (module docstring)."""
         cfg, levels = self.config, self.tokenizer.levels
-        codes = self.tokenizer.encode(clips[:, :cfg.clip_frames])  # no gradient: encoder and codebooks stay
+        # the codes as the tokenizer stage left the encoder and codebooks: without gradient, and with the quantiser
+        # in evaluation mode, so that its EMA updates and dead-code restarts do not move the codebooks (§4.4)
+        training = self.tokenizer.training
+        self.tokenizer.eval()
+        try:
+            codes = self.tokenizer.encode(clips[:, :cfg.clip_frames])
+        finally:
+            self.tokenizer.train(training)
         logits, targets = self.prior.logits(codes, first=cfg.context_frames)  # (B, M, n, Tf, h, w), (B, n, Tf, h, w)
         nll = F.cross_entropy(logits.float(), targets)
         if cfg.joint_path == "gumbel":
