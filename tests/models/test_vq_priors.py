@@ -297,3 +297,24 @@ def test_predict_refuses_an_unfinished_pipeline_and_uses_the_latest_whole_contex
     assert out.shape == (1, 2, 4, 1, 32, 32)
     with pytest.raises(ValueError, match="at least 4"):
         model.predict(context[:, :3], 4)
+
+
+def test_each_later_window_continues_from_the_context_only_codes_of_the_frames_it_decoded():
+    """The priors learn on context frames encoded on their own (training/codes.py), so a horizon longer than one
+    window continues from the last context_frames decoded frames encoded alone -- not from the window's codes, which a
+    context-only encoding disagrees with."""
+    cfg = video_vqvae_tiny()  # 12-frame windows, 4 of context: 8 frames per window
+    torch.manual_seed(0)
+    model = VideoVQPredictor(cfg).eval()
+    model.stages_trained.fill_(model.pipeline.num_stages)
+    for p in model.parameters():  # sharper than at initialisation, so codes differ from place to place
+        p.data.mul_(2)
+    decoded, contexts = [], []
+    real_decode, real_sample = model.tokenizer.decode, model.top_prior.sample
+    model.tokenizer.decode = lambda codes: decoded.append(real_decode(codes)) or decoded[-1]
+    model.top_prior.sample = lambda top, bottom, *a: contexts.append((top, bottom)) or real_sample(top, bottom, *a)
+    out = model.predict(torch.rand(2, 4, 1, 32, 32), horizon=12, generator=torch.Generator().manual_seed(0))
+    assert out.shape == (2, 1, 12, 1, 32, 32) and len(decoded) == 2 and len(contexts) == 2
+    alone = model.tokenizer.encode(decoded[0][:, -cfg.context_frames:])
+    assert torch.equal(contexts[1][0], alone["top"]) and torch.equal(contexts[1][1], alone["bottom"])
+    assert torch.equal(out[:, 0], torch.cat([decoded[0][:, 4:], decoded[1][:, 4:8]], dim=1))

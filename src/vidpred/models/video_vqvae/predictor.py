@@ -8,8 +8,9 @@ the tokenizer on clips, then codes extracted from the data, then each prior on t
 
 **Sampling** (§3.2): the context frames are encoded on their own; the top prior draws the generated top steps in
 raster order, step after step; then the bottom prior slice by slice; then the decoder. Horizons longer than one
-clip continue with a sliding window: the last ``context_frames`` frames' worth of generated codes become the next
-window's context codes.
+clip continue with a sliding window: the window's last ``context_frames`` decoded frames, encoded on their own, are
+the next window's context codes -- as the priors were trained (``training/codes.py`` encodes each clip's context
+frames alone; the generated window's own codes of those frames disagree with such an encoding on most positions).
 """
 from __future__ import annotations
 
@@ -71,11 +72,16 @@ class VideoVQPredictor(TokenizedPredictor):
         top, bottom = codes["top"], codes["bottom"]
         ct, cb = cfg.context_steps
         frames = []
-        while sum(f.shape[1] for f in frames) < horizon:
+        while True:
             generated = self.top_prior.sample(top[:, -ct:], bottom[:, -cb:], generator, temperature, cached)
             window_top = torch.cat([top[:, -ct:], generated], dim=1)
             window_bottom = self.bottom_prior.sample(window_top, bottom[:, -cb:], generator, temperature, cached)
-            frames.append(self.tokenizer.decode({"top": window_top, "bottom": window_bottom})[:, cfg.context_frames:])
-            top, bottom = window_top, window_bottom
+            window = self.tokenizer.decode({"top": window_top, "bottom": window_bottom})
+            frames.append(window[:, cfg.context_frames:])
+            if sum(f.shape[1] for f in frames) >= horizon:
+                break
+            # the next window's context as the priors learnt it: the last decoded frames encoded on their own
+            codes = self.tokenizer.encode(window[:, -cfg.context_frames:])
+            top, bottom = codes["top"], codes["bottom"]
         video = torch.cat(frames, dim=1)[:, :horizon]
         return video.view(b, num_samples, *video.shape[1:])
