@@ -29,8 +29,8 @@ when predicting, with running statistics; the release keeps batch statistics at 
 ``last_frame_skip`` as an option (skips from the previous frame instead of the last context frame; off = §4.1).
 
 Beyond the paper, because its users asked: ``kl_warmup_steps`` raises beta linearly from 0 over that many
-training steps (0 = off = the paper), and ``trainer.accumulate_batches`` gives the paper's batch of 100 where it
-does not fit.
+training steps (0 = off = the paper), and ``trainer.accumulate_batches`` gives the code release's default batch of
+100 (edenton/svg; the paper gives no batch size) where it does not fit.
 """
 from __future__ import annotations
 

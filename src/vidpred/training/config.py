@@ -73,7 +73,7 @@ class TrainerConfig:
     max_minutes: float | None = None  # stop (cleanly, with a checkpoint) after this much wall time
     batch_size: int = 16
     # batches per optimizer step (gradient accumulation): an effective batch of batch_size x accumulate_batches
-    # where that many clips do not fit in memory at once (SVG's batch of 100, Appendix A); max_steps counts steps
+    # where that many clips do not fit in memory at once (SVG's code release trains at 100; the paper gives no batch size); max_steps counts steps
     accumulate_batches: int = 1
     num_workers: int = 0
     accelerator: str = "auto"  # cpu, gpu/cuda, mps, auto
