@@ -242,9 +242,9 @@ class Release:
         for name, run in runs.items():
             entry = self.summary["systems"].setdefault(name, {})
             entry.update(stage_summaries(run))
-            if finished(run):
+            if (run / "model.safetensors").is_file() and not entry["stages_missing"]:  # every stage done
                 done.append(name)
-            elif _stages_of(run) == ["train"] and (run / "checkpoints" / "last.ckpt").is_file():
+            elif stage_names(run / "config.yaml") == ["train"] and (run / "checkpoints" / "last.ckpt").is_file():
                 done.append(name)  # a single-stage run the deadline stopped: exported from its last checkpoint
                 entry["stopped_by_deadline"] = True
             else:
@@ -351,31 +351,16 @@ def stop(process: subprocess.Popen) -> int:
 
 
 def stage_names(config: Path) -> list[str]:
-    sys.path.insert(0, str(SRC))
-    from vidpred.training.config import load_experiment
-    from vidpred.training.stages import stages_for
-
-    return [stage.name for stage in stages_for(load_experiment(config))]
-
-
-def finished(run: Path) -> bool:
-    """Whether every stage of the run is done (a single-stage run: it published its weights)."""
-    config = run / "config.yaml"
-    if not config.is_file() or not (run / "model.safetensors").is_file():
-        return False
-    return all((run / "stages" / f"{name}.done").is_file() for name in _stages_of(run))
-
-
-def _stages_of(run: Path) -> list[str]:
-    """The stage names of the run in ``run`` (none where it has not begun)."""
-    if not (run / "config.yaml").is_file():
+    """The stage names of the experiment in ``config`` (a config file, or a run folder's ``config.yaml`` with its
+    recorded ``data_stats``); none where there is no such file (a run that has not begun)."""
+    if not config.is_file():
         return []
     sys.path.insert(0, str(SRC))
     from vidpred.config import read_yaml
     from vidpred.training.config import DATA_STATS, load_experiment
     from vidpred.training.stages import stages_for
 
-    saved = read_yaml(run / "config.yaml")
+    saved = read_yaml(config)
     saved.pop(DATA_STATS, None)
     return [stage.name for stage in stages_for(load_experiment(base=saved))]
 
@@ -388,7 +373,8 @@ def stage_summaries(run: Path) -> dict:
         stage = path.parent.parent.relative_to(run).as_posix() if path.parent.parent != run else "train"
         summary["clips_seen"] = summary.get("steps", 0) * summary.get("batch_size", 0)
         stages[stage] = summary
-    missing = [name for name in _stages_of(run) if not (run / "stages" / f"{name}.done").is_file()]
+    missing = [name for name in stage_names(run / "config.yaml")
+               if not (run / "stages" / f"{name}.done").is_file()]
     return {"stages": stages, "stages_missing": missing}
 
 

@@ -163,9 +163,9 @@ def output_folder(path: str | Path, option: str = "--out", written: Written | No
         return path
     if new:
         raise ConfigError(f"{option} {path} is not empty; give a new or empty folder")
-    record = _record(path, written)
     if overwrite or written is None:
         return path
+    record = _record(path, written)
     listed = ", ".join(held[:3]) + (", ..." if len(held) > 3 else "")
     if record is None:
         raise ConfigError(f"{option} {path} already holds files vidpred did not write there ({listed}); give a new "
