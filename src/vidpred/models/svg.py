@@ -26,7 +26,10 @@ and a fully connected output (tanh on LSTM_theta's); |h| = |g| = 128; |z| = 10 f
 BAIR. Encoder / decoder: DCGAN for SM-MNIST, VGG16-style for KTH and BAIR (``nn/blocks.py``), 64x64 frames.
 Where the paper is silent we follow its code release: BatchNorm in the encoder and decoder (here in eval mode
 when predicting, with running statistics; the release keeps batch statistics at test time), log-variance heads,
-``last_frame_skip`` as an option (skips from the previous frame instead of the last context frame; off = §4.1).
+``last_frame_skip`` as an option (skips from the previous frame instead of the last context frame; off = §4.1),
+and its initialisation (``nn.blocks.dcgan_init_``: convolution and linear weights from N(0, 0.02), BatchNorm scales
+from N(1, 0.02); PyTorch's defaults made the decoder's last layer ~7x larger and, measured on this CPU, let the KL
+grow ~25x within 600 steps: docs/RESULTS.md, "SVG's initialisation").
 
 Beyond the paper, because its users asked: ``kl_warmup_steps`` raises beta linearly from 0 over that many
 training steps (0 = off = the paper), and ``trainer.accumulate_batches`` gives the code release's default batch of
@@ -41,7 +44,7 @@ import torch
 from torch import nn
 
 from vidpred.models.base import LossOutput, ModelConfig, Predictor, Tensor
-from vidpred.nn.blocks import FrameDecoder, FrameEncoder
+from vidpred.nn.blocks import FrameDecoder, FrameEncoder, dcgan_init_
 from vidpred.nn.distributions import DiagonalGaussian
 from vidpred.nn.recurrent import LSTMStack
 from vidpred.registry import ModelSpec, register_model
@@ -91,6 +94,7 @@ class SVG(Predictor):
         if config.prior == "learned":
             self.learned_prior = LSTMStack(g, z, config.rnn_size, config.prior_layers, gaussian=True)
         self.register_buffer("train_steps", torch.zeros((), dtype=torch.long))  # drives the KL warm-up
+        dcgan_init_(self)  # the code release's initialisation of all five networks (edenton/svg, utils.py)
 
     @property
     def stochastic(self) -> bool:

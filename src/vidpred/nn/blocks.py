@@ -109,6 +109,23 @@ class FrameDecoder(nn.Module):
         return self.last(torch.cat([self.up(x), skips[0]], dim=1))
 
 
+def dcgan_init_(module: nn.Module) -> nn.Module:
+    """Re-initialise ``module`` in place as DCGAN (Radford et al. 2016, §4) and SVG's code release (edenton/svg,
+    ``utils.init_weights``, applied to all five networks) do: every convolution, transposed convolution and linear
+    layer's weights from N(0, 0.02) and biases 0, every BatchNorm's scale from N(1, 0.02) and shift 0. The LSTM cells
+    keep PyTorch's uniform initialisation, as the release's do (its rule matches class names with Conv or Linear).
+    Returns ``module``."""
+    for m in module.modules():
+        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
+            nn.init.normal_(m.weight, 0.0, 0.02)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+        elif isinstance(m, nn.BatchNorm2d):
+            nn.init.normal_(m.weight, 1.0, 0.02)
+            nn.init.zeros_(m.bias)
+    return module
+
+
 def group_norm(channels: int, size: int) -> nn.GroupNorm:
     """GroupNorm for a (channels, size, size) feature map: up to 16 groups, and one group (layer norm) on a 1x1
     map, where a group of one channel would have a single value and normalise it to zero."""
