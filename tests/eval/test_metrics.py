@@ -65,9 +65,23 @@ def test_ssim_uniform7_matches_scikit_image_defaults_on_uint8(seed):
         assert ours[0, t].item() == pytest.approx(reference, abs=1e-6)
 
 
-def test_the_two_ssim_conventions_differ():
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_ssim_svg_release_is_scikit_image_on_float_frames_with_their_default_range_of_2(seed):
+    """edenton/svg's eval_seq: compare_ssim(gt, pred) per channel on float32 frames in [0, 1]: 7x7 uniform window,
+    sample covariance, data range from the dtype, (-1, 1); today's scikit-image asks for that range explicitly."""
+    x, y = _pairs(seed)
+    ours = metrics.ssim_svg_release(y, x)
+    for t in range(2):
+        a = x[0, t].permute(1, 2, 0).numpy()
+        b = y[0, t].permute(1, 2, 0).numpy()
+        reference = np.mean([structural_similarity(a[..., c], b[..., c], data_range=2.0) for c in range(3)])
+        assert ours[0, t].item() == pytest.approx(reference, abs=1e-6)
+
+
+def test_the_three_ssim_conventions_differ():
     x, y = _pairs(5)
-    assert abs(metrics.ssim(y, x).mean() - metrics.ssim_uniform7(y, x).mean()) > 1e-3
+    values = [f(y, x).mean().item() for f in (metrics.ssim, metrics.ssim_uniform7, metrics.ssim_svg_release)]
+    assert min(abs(a - b) for i, a in enumerate(values) for b in values[i + 1:]) > 1e-3
 
 
 def test_shape_mismatch_is_a_clear_error():

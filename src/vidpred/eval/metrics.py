@@ -9,9 +9,15 @@ Conventions (the field's numbers are only comparable under the same one, so each
   averages over frames and sequences count such frames at a cap of 100 dB (an error of 1e-10), and each result
   says how many frames were capped, so that one perfect frame (a still digit under copy_last) cannot make a
   mean infinite.
-- ``ssim``: Wang et al. 2004 as SVG evaluates it: 11x11 Gaussian window (sigma 1.5), population statistics,
-  K1 = 0.01, K2 = 0.03, data range 1, averaged over the *valid* region only (no padding); colour channels
-  averaged.
+- ``ssim``: Wang et al. 2004 with an 11x11 Gaussian window (sigma 1.5), population statistics, K1 = 0.01,
+  K2 = 0.03, data range 1, averaged over the *valid* region only (no padding); colour channels averaged. This is
+  the SSIM of Finn et al. 2016 and Babaeizadeh et al. 2017, which SVG's code release defines (``finn_ssim``) for
+  the comparison with the latter but does not call.
+- ``ssim_svg_release``: what SVG's code release computes when it evaluates (edenton/svg ``utils.eval_seq``, called
+  by ``generate_svg_lp.py``): scikit-image's ``compare_ssim`` with its defaults on float frames in [0, 1] -- 7x7
+  uniform window, sample covariance, and the data range of a float image, 2 (-1 to 1), not 1 -- over the valid
+  region (scikit-image crops the window's radius); channels averaged. The paper does not say which SSIM its
+  figures plot; the release's evaluation script makes this one the likelier (docs/RESULTS.md, "SVG's SSIM").
 - ``ssim_uniform7``: the PredRNN-lineage convention behind the KTH / Moving MNIST tables S-HR-VQVAE copies
   (scikit-image's ``compare_ssim`` defaults on uint8 frames): frames quantised to uint8, 7x7 uniform
   window, sample covariance (N / (N - 1)), data range 255, the 3-pixel border excluded; channels averaged.
@@ -102,11 +108,21 @@ def _ssim_valid(x: Tensor, y: Tensor, window: Tensor, data_range: float, sample_
 
 
 def ssim(pred: Tensor, target: Tensor) -> Tensor:
-    """SSIM, SVG's convention (Gaussian 11 / 1.5, valid region, data range 1), per frame: ``(B, T)``."""
+    """SSIM, Finn et al.'s convention (Gaussian 11 / 1.5, valid region, data range 1), per frame: ``(B, T)``."""
     pred, target = _check(pred, target)
     b, t = pred.shape[:2]
     value = _ssim_valid(pred.flatten(0, 1).double(), target.flatten(0, 1).double(), gaussian_window(11, 1.5),
                         data_range=1.0, sample_covariance=False)
+    return value.view(b, t).float()
+
+
+def ssim_svg_release(pred: Tensor, target: Tensor) -> Tensor:
+    """SSIM as SVG's code release evaluates (float frames, 7x7 uniform, sample covariance, range 2), per frame."""
+    pred, target = _check(pred, target)
+    b, t = pred.shape[:2]
+    window = torch.full((7,), 1 / 7, dtype=torch.float64)
+    value = _ssim_valid(pred.flatten(0, 1).double(), target.flatten(0, 1).double(), window, data_range=2.0,
+                        sample_covariance=True)
     return value.view(b, t).float()
 
 
@@ -135,6 +151,7 @@ PIXEL_METRICS: dict[str, Metric] = {m.name: m for m in (
     Metric("mse", mse, False, "sum over pixels of squared error, per frame"),
     Metric("mae", mae, False, "sum over pixels of absolute error, per frame"),
     Metric("psnr", psnr, True, "PSNR in dB, data range 1", cap=100.0),
-    Metric("ssim", ssim, True, "SSIM, Gaussian 11/1.5, valid region, range 1 (SVG)"),
+    Metric("ssim", ssim, True, "SSIM, Gaussian 11/1.5, valid region, range 1 (Finn et al.)"),
+    Metric("ssim_svg_release", ssim_svg_release, True, "SSIM, float, 7x7 uniform, sample cov., range 2 (SVG release)"),
     Metric("ssim_uniform7", ssim_uniform7, True, "SSIM, uint8, 7x7 uniform, sample cov., range 255 (PredRNN)"),
 )}

@@ -24,7 +24,8 @@ from vidpred.config import ConfigError, atomic_write_text
 
 # plots use the non-interactive backend: no display on servers
 METRIC_LABELS = {"mse": "MSE (sum over pixels) ↓", "mae": "MAE (sum over pixels) ↓", "psnr": "PSNR (dB) ↑",
-                 "ssim": "SSIM (SVG: Gaussian 11) ↑", "ssim_uniform7": "SSIM (PredRNN: uniform 7) ↑",
+                 "ssim": "SSIM (Gaussian 11) ↑", "ssim_svg_release": "SSIM (SVG release: uniform 7, range 2) ↑",
+                 "ssim_uniform7": "SSIM (PredRNN: uniform 7) ↑",
                  "lpips": "LPIPS ↓"}
 
 
