@@ -11,7 +11,7 @@ from vidpred.models.vrnn import LatentNet, VRNNConfig
 def vrnn(**changes):
     """A small VRNN on 16x16 frames (resolutions 16, 8, 4, 1): 2 context frames, three latent levels."""
     fields = dict(width=4, z_dim=2, levels=(1, 4, 8), convlstm_layers=3, image_size=16, num_context=2,
-                  num_predicted=3)
+                  num_predicted=3, beta_warmup_clips=0)
     torch.manual_seed(0)
     model = build_model(VRNNConfig(**{**fields, **changes})).eval()
     for net in [*model.prior, *model.posterior]:  # they start at zero (a constant N(0, softplus(0))): as trained
@@ -108,17 +108,20 @@ def test_the_loss_is_the_nll_plus_beta_kl_and_each_levels_kl_is_the_closed_form(
     assert 0 < out.parts["nll"] < 16 * 16 * 3 * 2
 
 
-def test_beta_warmup_rises_linearly_and_is_off_by_default():
-    model = vrnn(beta=2.0, beta_warmup_steps=10)
+def test_beta_warms_up_linearly_over_training_clips_as_the_release_does():
+    model = vrnn(beta=2.0, beta_warmup_clips=10)
     assert model.beta_now() == 0.0
-    model.train_steps.fill_(5)
+    model.train_clips.fill_(5)
     assert model.beta_now() == 1.0
-    model.train_steps.fill_(20)
+    model.train_clips.fill_(20)
     assert model.beta_now() == 2.0
-    assert vrnn(beta=2.0).beta_now() == 2.0
-    trained = vrnn(beta_warmup_steps=10).train()
-    trained.loss(torch.rand(2, 5, 1, 16, 16))
-    assert int(trained.train_steps) == 1
+    assert vrnn(beta=2.0, beta_warmup_clips=0).beta_now() == 2.0
+    trained = vrnn(beta_warmup_clips=10).train()
+    trained.loss(torch.rand(3, 5, 1, 16, 16))
+    assert int(trained.train_clips) == 3  # clips, not batches
+    # the release's 20 epochs: of SM-MNIST's 60,000 sequences by default and in the SM-MNIST presets
+    assert VRNNConfig().beta_warmup_clips == PRESETS["vrnn_smmnist"]().beta_warmup_clips == 1_200_000
+    assert PRESETS["vrnn_bair"]().beta_warmup_clips == 20 * 43_264
 
 
 def test_switching_off_levels_removes_their_networks_and_loss_parts():
@@ -203,7 +206,7 @@ def test_trains_through_vidpred_train_and_the_elbo_command_reports_each_level(tm
     config = tmp_path / "vrnn.yaml"
     config.write_text(yaml.safe_dump({
         "name": "vrnn_tiny", "runs_dir": str(tmp_path / "runs"),
-        "model": {"preset": "vrnn_smmnist_small", "width": 2, "beta_warmup_steps": 4},
+        "model": {"preset": "vrnn_smmnist_small", "width": 2, "beta_warmup_clips": 8},
         "data": {"name": "stochastic_moving_mnist", "num_frames": 15, "num_test": 4},
         "optim": {"lr": 0.0001},
         "trainer": {"max_steps": 2, "batch_size": 2, "checkpoint_every": 1, "sample_every": 0, "log_every": 1,
@@ -214,7 +217,7 @@ def test_trains_through_vidpred_train_and_the_elbo_command_reports_each_level(tm
     logged = {key for row in rows for key, value in row.items() if value}
     assert {"train/kl_r1", "train/kl_r8", "train/nll", "train/elbo"} <= logged
     model = load_model(folder)
-    assert int(model.train_steps) == 2 and model.levels == (1, 8)
+    assert int(model.train_clips) == 4 and model.levels == (1, 8)  # 2 batches of 2
     out = model.predict(torch.rand(1, 5, 1, 64, 64), 2, 2, generator=torch.Generator().manual_seed(0))
     assert out.shape == (1, 2, 2, 1, 64, 64)
     capsys.readouterr()

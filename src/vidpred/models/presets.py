@@ -173,14 +173,13 @@ def svg_lp_bair() -> SVGConfig:
 
 
 def _vrnn(levels: tuple[int, ...] = (1, 8, 32), convlstm_layers: int = 6, channels: int = 1, image_size: int = 64,
-          context: int = 5, **fields) -> VRNNConfig:
+          context: int = 5, epoch: int = 60_000, **fields) -> VRNNConfig:
     """The improved conditional VRNN at the code release's width (64: encoder stages of 64 ... 512 channels), |z| = 10
-    at 1x1, Bernoulli likelihood for grey frames and Laplace for colour ones, beta 1 warmed up over 10,000 batches
-    (the release warms up over 20 epochs; its SM-MNIST epoch length is not in the release, so the step count is
-    ours), trained to predict 10 frames after ``context``."""
+    at 1x1, Bernoulli likelihood for grey frames and Laplace for colour ones, beta 1 warmed up over 20 epochs of
+    ``epoch`` training clips (the release's warm-up), trained to predict 10 frames after ``context``."""
     return VRNNConfig(levels=levels, convlstm_layers=convlstm_layers, channels=channels, image_size=image_size,
                       likelihood="bernoulli" if channels == 1 else "laplace", num_context=context, num_predicted=10,
-                      beta_warmup_steps=10_000, **fields)
+                      beta_warmup_clips=20 * epoch, **fields)
 
 
 def vrnn_smmnist() -> VRNNConfig:
@@ -226,14 +225,16 @@ def vrnn_smmnist_convlstm_6() -> VRNNConfig:
 
 
 def vrnn_bair() -> VRNNConfig:
-    """BAIR push (64x64x3), 2 -> 10 frames (SVG's BAIR protocol, the release's example command), "1-8-32"."""
-    return _vrnn(channels=3, context=2)
+    """BAIR push (64x64x3), 2 -> 10 frames (SVG's BAIR protocol, the release's example command), "1-8-32"; the
+    warm-up is 20 epochs of BAIR's 43,264 training sequences (the release's loader: one clip per sequence)."""
+    return _vrnn(channels=3, context=2, epoch=43_264)
 
 
 def vrnn_cityscapes() -> VRNNConfig:
     """Cityscapes-like data at 128x128x3 (through ``video_folder``), 2 -> 10 frames, "1-8-32"; 6 ConvLSTMs at the
-    coarsest resolutions, the 128x128 block a convolution."""
-    return _vrnn(channels=3, image_size=128, context=2)
+    coarsest resolutions, the 128x128 block a convolution; the warm-up is 20 of the release loader's 45,000-clip
+    Cityscapes epochs."""
+    return _vrnn(channels=3, image_size=128, context=2, epoch=45_000)
 
 
 def vrnn_smmnist_small() -> VRNNConfig:

@@ -47,8 +47,11 @@ model (docs/RESULTS.md), smmnist-5-10 best of 20 on all 1,000 test sequences: SS
 MSE 175.3 -> 178.9 (blank 198.1). ``feedback = "mean"`` is the release's choice.
 
 Training: teacher forcing (x_{t-1} is the true frame), one reparameterised draw per level and step, loss
-``nll + beta * kl``. ``beta_warmup_steps`` raises beta linearly from 0 (beta warm-up, "BW" in the slides; the release
-warms up over 20 epochs; 0 = off). Each level's KL is a loss part (``kl_r1``, ``kl_r8``, ...): a level whose KL stays
+``nll + beta * kl``. ``beta_warmup_clips`` raises beta linearly from 0 over that many training clips (beta warm-up,
+"BW" in the slides, which use the latents only with it; 0 = off). The release warms up over 20 epochs of batches
+(``main.py``: ``batches_per_epoch * 20 / world_size``), i.e. 20 passes over the training set however many
+processes share it, so the count here is of clips, summed over processes: the default 1,200,000 is 20 SM-MNIST
+epochs of 60,000 sequences (SVG's loader's length; the release's own SM-MNIST loader is not in it). Each level's KL is a loss part (``kl_r1``, ``kl_r8``, ...): a level whose KL stays
 near zero carries no information (without warm-up and dense connections "most of the latents are not used").
 
 Choices where the release has no counterpart or we differ from it: 1x1 kernels on 1x1 maps (its 3x3 kernels there
@@ -83,7 +86,7 @@ class VRNNConfig(ModelConfig):
     convlstm_layers: int = 6  # ConvLSTMs in the likelihood, at its coarsest resolutions (slides: 1, 3 or 6)
     dense: bool = True  # each latent level sees every level above it (off: only its parent)
     beta: float = 1.0  # KL weight after warm-up (1: the ELBO)
-    beta_warmup_steps: int = 0  # beta rises linearly from 0 over these training batches; 0: off
+    beta_warmup_clips: int = 1_200_000  # beta rises linearly from 0 over these training clips (release: 20 epochs)
     likelihood: Literal["bernoulli", "laplace"] = "bernoulli"
     feedback: Literal["mode", "mean"] = "mode"  # the generated frame fed back as x_{t-1}: see the module docstring
     num_context: int = 5
@@ -118,8 +121,8 @@ class VRNNConfig(ModelConfig):
         if not 1 <= self.convlstm_layers <= len(self.resolutions):
             raise ValueError(f"convlstm_layers must be 1 to {len(self.resolutions)} (one per decoder resolution), "
                              f"not {self.convlstm_layers}")
-        if min(self.width, self.z_dim) < 1 or self.beta < 0 or self.beta_warmup_steps < 0:
-            raise ValueError("width and z_dim must be positive, beta and beta_warmup_steps non-negative")
+        if min(self.width, self.z_dim) < 1 or self.beta < 0 or self.beta_warmup_clips < 0:
+            raise ValueError("width and z_dim must be positive, beta and beta_warmup_clips non-negative")
 
 
 def _kernel(size: int) -> int:
@@ -266,7 +269,7 @@ class VRNN(Predictor):
             for nets in (self.posterior, self.prior):
                 nets.append(LatentNet(config.channels_at(size), config.latent_channels(size), cond, k, size))
         self.likelihood = Likelihood(config)
-        self.register_buffer("train_steps", torch.zeros((), dtype=torch.long))  # drives the beta warm-up
+        self.register_buffer("train_clips", torch.zeros((), dtype=torch.long))  # drives the beta warm-up
 
     def conditioning(self, level: int) -> tuple[int, ...]:
         """The levels (indices, coarsest first) that level ``level`` is conditioned on."""
@@ -286,8 +289,8 @@ class VRNN(Predictor):
     def beta_now(self) -> float | Tensor:
         """beta, scaled by the warm-up while it lasts (then a tensor on the model's device: reading the step count
         on the host would make every training step wait for the device)."""
-        warmup = self.config.beta_warmup_steps
-        return self.config.beta * (self.train_steps / warmup).clamp(max=1.0) if warmup else self.config.beta
+        warmup = self.config.beta_warmup_clips
+        return self.config.beta * (self.train_clips / warmup).clamp(max=1.0) if warmup else self.config.beta
 
     def _nll(self, logits: Tensor, target: Tensor) -> Tensor:
         """-log p(x_t | ...) per clip (B,), in nats, summed over the frame's values."""
@@ -305,8 +308,9 @@ class VRNN(Predictor):
         total = nll_video + self.beta_now() * kl_video
         parts = {"nll": nll_video.detach(), "kl": kl_video.detach(), "elbo": (nll_video + kl_video).detach(),
                  **{f"kl_r{r}": v.detach() for r, v in zip(self.levels, kl_levels)}}
-        if self.training:
-            self.train_steps += 1
+        if self.training:  # every process counts the clips of all of them: the warm-up is in passes over the data
+            processes = torch.distributed.get_world_size() if torch.distributed.is_initialized() else 1
+            self.train_clips += batch.shape[0] * processes
         return LossOutput(total, parts)
 
     def elbo_terms(self, batch: Tensor) -> tuple[Tensor, Tensor]:
