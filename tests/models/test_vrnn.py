@@ -15,7 +15,7 @@ def vrnn(**changes):
     torch.manual_seed(0)
     model = build_model(VRNNConfig(**{**fields, **changes})).eval()
     for net in [*model.prior, *model.posterior]:  # they start at zero (a constant N(0, softplus(0))): as trained
-        torch.nn.init.normal_(net.out.weight, std=0.3)
+        torch.nn.init.normal_(net.out[-1].weight, std=0.3)  # the head's GroupNorm scale
     return model
 
 
@@ -84,7 +84,7 @@ def test_dense_connections_give_a_level_every_level_above_or_only_its_parent(den
     assert grads[1] is not None and grads[1].abs().sum() > 0
     assert (grads[0] is not None and grads[0].abs().sum() > 0) == dense
     hidden = model.config.channels_at(8)
-    assert model.prior[2].out.in_channels == hidden + (2 + 16 if dense else 16)
+    assert model.prior[2].out[0].in_channels == hidden + (2 + 16 if dense else 16)
 
 
 def test_the_loss_is_the_nll_plus_beta_kl_and_each_levels_kl_is_the_closed_form():
@@ -132,7 +132,7 @@ def test_switching_off_levels_removes_their_networks_and_loss_parts():
     assert {"kl_r1", "kl_r4", "kl_r8"} <= set(three.loss(torch.rand(2, 5, 1, 16, 16)).parts)
     # the latents enter the likelihood at their resolutions: its 4x4 block takes the level's channels on top
     blocks = dict(zip(three.likelihood.sizes, three.likelihood.blocks))
-    assert blocks[4].gates.in_channels == one.likelihood.blocks[1].gates.in_channels + 16
+    assert blocks[4].input_gates[0].in_channels == one.likelihood.blocks[1].input_gates[0].in_channels + 16
     with pytest.raises(ValueError, match="levels"):
         VRNNConfig(levels=(8, 1)).validate()
     with pytest.raises(ValueError, match="convlstm_layers"):
@@ -182,9 +182,9 @@ def test_generation_feeds_back_the_mode_or_the_mean_and_returns_the_means_either
 
 
 @pytest.mark.parametrize("preset, total", [
-    ("vrnn_smmnist", 202_437_481), ("vrnn_smmnist_levels_1", 130_243_433), ("vrnn_smmnist_levels_1_8", 197_933_929),
-    ("vrnn_smmnist_levels_1_8_16_32", 220_029_801), ("vrnn_smmnist_convlstm_1", 75_885_161),
-    ("vrnn_smmnist_convlstm_3", 122_575_465), ("vrnn_bair", 149_647_787), ("vrnn_cityscapes", 194_315_755)])
+    ("vrnn_smmnist", 202_511_289), ("vrnn_smmnist_levels_1", 130_291_641), ("vrnn_smmnist_levels_1_8", 198_002_617),
+    ("vrnn_smmnist_levels_1_8_16_32", 220_113_849), ("vrnn_smmnist_convlstm_1", 75_909_817),
+    ("vrnn_smmnist_convlstm_3", 122_616_505), ("vrnn_bair", 149_721_595), ("vrnn_cityscapes", 194_401_851)])
 def test_presets_construct_at_their_sizes(preset, total):
     cfg = PRESETS[preset]()
     with torch.device("meta"):
@@ -249,3 +249,38 @@ def test_the_elbo_is_refused_for_models_without_latents():
     model = build_model(model_spec("copy_last").config_cls(name="copy_last"))
     with pytest.raises(ConfigError, match="the ELBO is measured for latent-variable models"):
         elbo_report(model, data_config("stochastic_moving_mnist"))
+
+
+def test_normalisation_follows_the_release_with_at_least_two_channels_per_group():
+    """[fidelity 12] improved_vrnn's layers.py / vrnn_hier.py: GroupNorm(4) in residual, conv and up blocks, (16) in
+    ConvLSTMs, never a one-channel group (an InstanceNorm) at our widths; norms after each latent head (zero scale)
+    and at the end of each initial-state net; a ConvLSTM's input and hidden convolutions normalised apart."""
+    model = build_model(PRESETS["vrnn_smmnist_small"]())  # width 8: 8- and 16-channel layers
+    norms = [m for m in model.modules() if isinstance(m, torch.nn.GroupNorm)]
+    assert all(m.num_channels // m.num_groups >= 2 for m in norms)
+    assert all(m.num_groups <= 4 for m in model.encoder.modules() if isinstance(m, torch.nn.GroupNorm))
+    assert max(m.num_groups for m in norms) == 16  # a ConvLSTM's 4 x 64 gate channels at 4x4
+    for net in [*model.prior, *model.posterior]:
+        head = net.out[-1]
+        assert isinstance(head, torch.nn.GroupNorm) and head.num_groups == 1 and not head.weight.any()
+        assert isinstance(net.init.net[-1], torch.nn.GroupNorm) and net.init.net[-1].num_groups == 1
+    cell = model.likelihood.blocks[1]  # the 4x4 ConvLSTM
+    assert hasattr(cell, "input_gates") and hasattr(cell, "hidden_gates")
+    # the cell state it keeps is the normalised one: per group zero mean, unit variance (the norm's affine at rest)
+    x = torch.randn(2, cell.input_gates[0].in_channels, 4, 4)
+    _, (_, c) = cell(x, (torch.randn(2, 64, 4, 4), torch.randn(2, 64, 4, 4)))
+    groups = c.view(2, cell.cell_norm.num_groups, -1)
+    torch.testing.assert_close(groups.mean(-1), torch.zeros(2, groups.shape[1]), atol=1e-5, rtol=0)
+    torch.testing.assert_close(groups.var(-1, unbiased=False), torch.ones(2, groups.shape[1]), atol=1e-3, rtol=0)
+
+
+def test_legacy_norms_build_the_layout_the_shipped_cpu_model_was_trained_with():
+    cfg = PRESETS["vrnn_smmnist_small"]()
+    cfg.legacy_norms = True
+    legacy = build_model(cfg)
+    assert any(m.num_channels == m.num_groups > 1 for m in legacy.modules() if isinstance(m, torch.nn.GroupNorm))
+    assert isinstance(legacy.prior[0].out, torch.nn.Conv2d) and hasattr(legacy.likelihood.blocks[1], "gates")
+    from vidpred.models.io import load_model
+
+    shipped = load_model("pretrained/smmnist_vrnn")  # builds and loads without a missing or unexpected weight
+    assert shipped.config.legacy_norms

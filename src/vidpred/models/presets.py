@@ -184,26 +184,26 @@ def _vrnn(levels: tuple[int, ...] = (1, 8, 32), convlstm_layers: int = 6, channe
 
 def vrnn_smmnist() -> VRNNConfig:
     """The slides' best SM-MNIST model: latents "1-8-32", 6 ConvLSTMs in the likelihood, dense connections and beta
-    warm-up, 5 -> 10 frames. 202.4M parameters against the slides' 230.74M. The slides' layers cannot be recovered
+    warm-up, 5 -> 10 frames. 202.5M parameters against the slides' 230.74M. The slides' layers cannot be recovered
     exactly (the release lacks the ``vrnn_layers`` module its hierarchical model imports, and its variants differ);
     two known differences: our 1x1 kernels on 1x1 maps, where the release's 3x3 kernels would add 58.9M parameters
-    that see only padding (261.3M), and the initial-state networks, whose size grows with the square of the
+    that see only padding (about 261M), and the initial-state networks, whose size grows with the square of the
     context length (5 frames here). The other presets' counts compare the same way (``vidpred models``)."""
     return _vrnn()
 
 
 def vrnn_smmnist_levels_1() -> VRNNConfig:
-    """Hierarchy ablation, one latent level "1" (slides: 166.55M; ours 130.2M)."""
+    """Hierarchy ablation, one latent level "1" (slides: 166.55M; ours 130.3M)."""
     return _vrnn(levels=(1,))
 
 
 def vrnn_smmnist_levels_1_8() -> VRNNConfig:
-    """Hierarchy ablation, "1-8" (slides: 220.60M; ours 197.9M)."""
+    """Hierarchy ablation, "1-8" (slides: 220.60M; ours 198.0M)."""
     return _vrnn(levels=(1, 8))
 
 
 def vrnn_smmnist_levels_1_8_16_32() -> VRNNConfig:
-    """Hierarchy ablation, "1-8-16-32" (slides: 245.19M; ours 220.0M)."""
+    """Hierarchy ablation, "1-8-16-32" (slides: 245.19M; ours 220.1M)."""
     return _vrnn(levels=(1, 8, 16, 32))
 
 
@@ -220,7 +220,7 @@ def vrnn_smmnist_convlstm_3() -> VRNNConfig:
 
 
 def vrnn_smmnist_convlstm_6() -> VRNNConfig:
-    """Likelihood ablation, 6 ConvLSTMs: at every resolution (slides: 93.81M; ours 130.2M)."""
+    """Likelihood ablation, 6 ConvLSTMs: at every resolution (slides: 93.81M; ours 130.3M)."""
     return _vrnn(levels=(1,), convlstm_layers=6)
 
 

@@ -54,11 +54,19 @@ processes share it, so the count here is of clips, summed over processes: the de
 epochs of 60,000 sequences (SVG's loader's length; the release's own SM-MNIST loader is not in it). Each level's KL is a loss part (``kl_r1``, ``kl_r8``, ...): a level whose KL stays
 near zero carries no information (without warm-up and dense connections "most of the latents are not used").
 
+Normalisation as the release's (``layers.py``, ``models/vrnn_hier.py``): GroupNorm in 4 groups in the residual,
+convolution and up-sampling blocks and 16 in the ConvLSTMs -- at our narrow CPU widths never fewer than 2 channels
+per group, where 8- and 16-channel layers had been InstanceNorms -- the ConvLSTMs' input and hidden convolutions
+normalised apart and their cell kept normalised, a layer norm closing each initial-state net, and a GroupNorm(1)
+with zero-initialised scale after each latent head. ``legacy_norms`` builds the earlier layout (one GroupNorm over
+a ConvLSTM's fused gate convolution, gcd(c, 16) groups, none of the three extra norms), which the CPU model in
+``pretrained/smmnist_vrnn`` was trained with.
+
 Choices where the release has no counterpart or we differ from it: 1x1 kernels on 1x1 maps (its 3x3 kernels there
-see only zero padding, so the same function with fewer parameters: see ``models/presets.py`` for the counts); a
-ConvLSTM's gates as one convolution over [input, hidden] with one GroupNorm (the release normalises the input and
-hidden convolutions apart); no GroupNorm on the distributions' parameters; log-variance = log softplus(raw), as the
-release; Adam at lr 1e-4 and batch 16 (the release's defaults) belong to the experiment configs.
+see only zero padding, so the same function with fewer parameters: see ``models/presets.py`` for the counts); the
+latent nets' input convolution is followed by GroupNorm and LeakyReLU (the release: GroupNorm(1), no activation);
+log-variance = log softplus(raw), as the release; Adam at lr 1e-4 and batch 16 (the release's defaults) belong to
+the experiment configs.
 """
 from __future__ import annotations
 
@@ -89,6 +97,7 @@ class VRNNConfig(ModelConfig):
     beta_warmup_clips: int = 1_200_000  # beta rises linearly from 0 over these training clips (release: 20 epochs)
     likelihood: Literal["bernoulli", "laplace"] = "bernoulli"
     feedback: Literal["mode", "mean"] = "mode"  # the generated frame fed back as x_{t-1}: see the module docstring
+    legacy_norms: bool = False  # the normalisation before [fidelity 12] (module docstring), for models trained with it
     num_context: int = 5
     num_predicted: int = 10
 
@@ -130,7 +139,7 @@ def _kernel(size: int) -> int:
 
 
 def _groups(size: int) -> int:
-    """GroupNorm groups of a ConvLSTM on a size x size map: 16 (release), one on a 1x1 map."""
+    """GroupNorm groups of a ConvLSTM on a size x size map: up to 16 (release), one on a 1x1 map."""
     return 1 if size == 1 else 16
 
 
@@ -142,11 +151,11 @@ class FrameEncoder(nn.Module):
         stages, cin, previous = [], config.channels, None
         for size in config.resolutions:
             c = config.channels_at(size)
+            block = lambda a, b: GroupNormResBlock(a, b, size, legacy=config.legacy_norms)  # noqa: E731
             if previous is None:
-                stages.append(nn.Sequential(nn.Conv2d(cin, c, 1), GroupNormResBlock(c, c, size)))
+                stages.append(nn.Sequential(nn.Conv2d(cin, c, 1), block(c, c)))
             else:
-                stages.append(nn.Sequential(nn.MaxPool2d(previous // size), GroupNormResBlock(cin, c, size),
-                                            GroupNormResBlock(c, c, size)))
+                stages.append(nn.Sequential(nn.MaxPool2d(previous // size), block(cin, c), block(c, c)))
             cin, previous = c, size
         self.stages = nn.ModuleList(stages)
         self.sizes = config.resolutions
@@ -164,13 +173,15 @@ class FrameEncoder(nn.Module):
 
 
 class InitialState(nn.Module):
-    """A ConvLSTM's initial (h, c) from the context frames' features at its resolution, concatenated over frames."""
+    """A ConvLSTM's initial (h, c) from the context frames' features at its resolution, concatenated over frames:
+    as the release's init nets, a 1x1 convolution, GroupNorm (4 groups), LeakyReLU, a 1x1 convolution to (h, c)
+    and a layer norm over them (GroupNorm(1); not in ``legacy`` models)."""
 
-    def __init__(self, channels: int, frames: int, hidden: int, size: int):
+    def __init__(self, channels: int, frames: int, hidden: int, size: int, legacy: bool = False):
         super().__init__()
         n = channels * frames
-        self.net = nn.Sequential(nn.Conv2d(n, n, 1), group_norm(n, size), nn.LeakyReLU(0.2),
-                                 nn.Conv2d(n, 2 * hidden, 1))
+        self.net = nn.Sequential(nn.Conv2d(n, n, 1), group_norm(n, size, 4, legacy), nn.LeakyReLU(0.2),
+                                 nn.Conv2d(n, 2 * hidden, 1), *([] if legacy else [nn.GroupNorm(1, 2 * hidden)]))
 
     def forward(self, context_features: Tensor) -> tuple[Tensor, Tensor]:
         """(B, k, c, r, r) -> (h, c), each (B, hidden, r, r)."""
@@ -180,19 +191,23 @@ class InitialState(nn.Module):
 
 class LatentNet(nn.Module):
     """One level's prior or posterior: [features at r, this level's previous z] -> 1x1 convolution -> ConvLSTM
-    (from the context) -> concatenated with the levels above -> 1x1 convolution -> (mean, log-variance) of a
-    (z_channels, r, r) Gaussian. The output convolution starts at zero (release), so every level starts as
-    N(0, softplus(0))."""
+    (from the context) -> concatenated with the levels above -> 1x1 convolution -> GroupNorm(1) -> (mean,
+    log-variance) of a (z_channels, r, r) Gaussian. The head's GroupNorm starts with zero scale and shift drawn from
+    N(0, 1e-3) (the release's ``vrnn_hier``), so every level starts as N(0, softplus(0)) and the head's scale is
+    learnt. ``legacy``: no GroupNorm, the output convolution itself starting at zero."""
 
-    def __init__(self, channels: int, z_channels: int, condition_channels: int, frames: int, size: int):
+    def __init__(self, channels: int, z_channels: int, condition_channels: int, frames: int, size: int,
+                 legacy: bool = False):
         super().__init__()
-        self.inp = nn.Sequential(nn.Conv2d(channels + z_channels, channels, 1), group_norm(channels, size),
+        self.inp = nn.Sequential(nn.Conv2d(channels + z_channels, channels, 1), group_norm(channels, size, 16, legacy),
                                  nn.LeakyReLU(0.2))
-        self.cell = ConvLSTMCell(channels, channels, _kernel(size), norm_groups=_groups(size))
-        self.init = InitialState(channels, frames, channels, size)
-        self.out = nn.Conv2d(channels + condition_channels, 2 * z_channels, 1)
-        nn.init.zeros_(self.out.weight)
-        nn.init.normal_(self.out.bias, std=1e-3)
+        self.cell = ConvLSTMCell(channels, channels, _kernel(size), norm_groups=_groups(size), legacy_norm=legacy)
+        self.init = InitialState(channels, frames, channels, size, legacy)
+        out = nn.Conv2d(channels + condition_channels, 2 * z_channels, 1)
+        self.out = out if legacy else nn.Sequential(out, nn.GroupNorm(1, 2 * z_channels))
+        last = out if legacy else self.out[1]
+        nn.init.zeros_(last.weight)
+        nn.init.normal_(last.bias, std=1e-3)
 
     def step(self, features: Tensor, previous: Tensor, condition: Tensor | None, state):
         """features (B, c, r, r) of the frame it sees, ``previous`` z of this level at the step before (B, zc, r, r),
@@ -214,25 +229,26 @@ class Likelihood(nn.Module):
         self.sizes = sizes
         self.recurrent = sizes[:config.convlstm_layers]
         self.latent_channels = {r: config.latent_channels(r) for r in config.levels}
+        legacy = config.legacy_norms
         blocks, inits, ups = nn.ModuleList(), nn.ModuleDict(), nn.ModuleList()
         for j, size in enumerate(sizes):
             c = config.channels_at(size)
             cin = c + self.latent_channels.get(size, 0)
             if size in self.recurrent:
-                blocks.append(ConvLSTMCell(cin, c, _kernel(size), norm_groups=_groups(size)))
-                inits[str(size)] = InitialState(c, config.num_context, c, size)
-            else:
+                blocks.append(ConvLSTMCell(cin, c, _kernel(size), norm_groups=_groups(size), legacy_norm=legacy))
+                inits[str(size)] = InitialState(c, config.num_context, c, size, legacy)
+            else:  # the release's DcConv and DcUpConv normalise in 4 groups
                 k = _kernel(size)
-                blocks.append(nn.Sequential(nn.Conv2d(cin + c, c, k, padding=k // 2), group_norm(c, size),
+                blocks.append(nn.Sequential(nn.Conv2d(cin + c, c, k, padding=k // 2), group_norm(c, size, 4, legacy),
                                             nn.LeakyReLU(0.2)))
             if j + 1 < len(sizes):
                 nxt = sizes[j + 1]
                 stride, padding = (1, 0) if size == 1 else (2, 1)  # 1x1 -> 4x4, then doubling
                 ups.append(nn.Sequential(nn.ConvTranspose2d(c, config.channels_at(nxt), 4, stride, padding),
-                                         group_norm(config.channels_at(nxt), nxt), nn.LeakyReLU(0.2)))
+                                         group_norm(config.channels_at(nxt), nxt, 4, legacy), nn.LeakyReLU(0.2)))
             else:
-                ups.append(nn.Sequential(nn.Conv2d(c, c, 3, padding=1), group_norm(c, size), nn.LeakyReLU(0.2),
-                                         nn.Conv2d(c, config.channels, 3, padding=1)))
+                ups.append(nn.Sequential(nn.Conv2d(c, c, 3, padding=1), group_norm(c, size, 4, legacy),
+                                         nn.LeakyReLU(0.2), nn.Conv2d(c, config.channels, 3, padding=1)))
         self.blocks, self.inits, self.ups = blocks, inits, ups
 
     def initial_states(self, context: dict[int, Tensor]) -> list:
@@ -267,7 +283,8 @@ class VRNN(Predictor):
         for level, size in enumerate(self.levels):
             cond = sum(config.latent_channels(self.levels[i]) for i in self.conditioning(level))
             for nets in (self.posterior, self.prior):
-                nets.append(LatentNet(config.channels_at(size), config.latent_channels(size), cond, k, size))
+                nets.append(LatentNet(config.channels_at(size), config.latent_channels(size), cond, k, size,
+                                      config.legacy_norms))
         self.likelihood = Likelihood(config)
         self.register_buffer("train_clips", torch.zeros((), dtype=torch.long))  # drives the beta warm-up
 

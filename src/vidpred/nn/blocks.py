@@ -126,10 +126,23 @@ def dcgan_init_(module: nn.Module) -> nn.Module:
     return module
 
 
-def group_norm(channels: int, size: int) -> nn.GroupNorm:
-    """GroupNorm for a (channels, size, size) feature map: up to 16 groups, and one group (layer norm) on a 1x1
-    map, where a group of one channel would have a single value and normalise it to zero."""
-    return nn.GroupNorm(1 if size == 1 else math.gcd(channels, 16), channels)
+def norm_groups(channels: int, at_most: int) -> int:
+    """The most groups, up to ``at_most``, that divide ``channels`` into groups of at least 2 channels (a group of
+    one channel is an InstanceNorm: it removes each channel's own mean and scale, which a GroupNorm keeps)."""
+    return max((g for g in range(1, at_most + 1) if channels % g == 0 and channels // g >= 2), default=1)
+
+
+def group_norm(channels: int, size: int, groups: int = 16, legacy: bool = False) -> nn.GroupNorm:
+    """GroupNorm for a (channels, size, size) feature map in up to ``groups`` groups of at least 2 channels (the
+    improved VRNN's release: 4 in its residual, convolution and up-sampling blocks, 16 in its ConvLSTMs, all with
+    far more channels than our CPU widths), and one group (layer norm) on a 1x1 map, where a group of one channel
+    would have a single value and normalise it to zero. ``legacy``: gcd(channels, 16) groups, one channel each in
+    8- and 16-channel layers, as before [fidelity 12]; kept so that models trained with it still load."""
+    if size == 1:
+        count = 1
+    else:
+        count = math.gcd(channels, 16) if legacy else norm_groups(channels, groups)
+    return nn.GroupNorm(count, channels)
 
 
 class GroupNormResBlock(nn.Module):
@@ -137,14 +150,16 @@ class GroupNormResBlock(nn.Module):
     LeakyReLU(0.2), conv, GroupNorm, LeakyReLU, conv, GroupNorm, added to the input (a 1x1 convolution where the
     channels change) at ``scale`` 0.1, which keeps a deep stack close to the identity early in training (the
     release's choice). Convolutions are 3x3, or 1x1 on a 1x1 map (``size``), where a 3x3 kernel's outer taps
-    would only ever see the zero padding."""
+    would only ever see the zero padding. GroupNorm in up to 4 groups (the release's ``ResnetBlock``); ``legacy``:
+    see :func:`group_norm`."""
 
-    def __init__(self, cin: int, cout: int, size: int, scale: float = 0.1):
+    def __init__(self, cin: int, cout: int, size: int, scale: float = 0.1, legacy: bool = False):
         super().__init__()
         k = 1 if size == 1 else 3
         mid = min(cin, cout)
-        self.block = nn.Sequential(nn.LeakyReLU(0.2), nn.Conv2d(cin, mid, k, padding=k // 2), group_norm(mid, size),
-                                   nn.LeakyReLU(0.2), nn.Conv2d(mid, cout, k, padding=k // 2), group_norm(cout, size))
+        norm = lambda c: group_norm(c, size, 4, legacy)  # noqa: E731
+        self.block = nn.Sequential(nn.LeakyReLU(0.2), nn.Conv2d(cin, mid, k, padding=k // 2), norm(mid),
+                                   nn.LeakyReLU(0.2), nn.Conv2d(mid, cout, k, padding=k // 2), norm(cout))
         self.shortcut = nn.Conv2d(cin, cout, 1, bias=False) if cin != cout else nn.Identity()
         self.scale = scale
 

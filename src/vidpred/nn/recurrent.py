@@ -6,6 +6,7 @@ import math
 import torch
 from torch import nn
 
+from vidpred.nn.blocks import norm_groups as norm_groups_of
 from vidpred.nn.distributions import DiagonalGaussian
 
 
@@ -16,18 +17,31 @@ class ConvLSTMCell(nn.Module):
     (a weight per channel and position, so it needs the grid size); off by default, as in the PredRNN-lineage
     re-implementations whose numbers the Moving MNIST tables report.
 
-    ``norm_groups`` > 0 group-normalises the gates' pre-activations and the cell state before its tanh (a layer-
-    normalised LSTM for feature maps; the improved VRNN's ConvLSTMs normalise theirs so, in its code release), in
-    up to that many groups (the largest count dividing the channels; 1 on a 1x1 map, where a group needs channels).
+    ``norm_groups`` > 0 normalises it as the improved VRNN's code release does (``layers.NormConvLSTMCell``, a
+    layer-normalised LSTM for feature maps): the input's and the hidden state's gate convolutions each
+    group-normalised before they are summed, and the new cell state normalised -- and kept so, as the next step's
+    cell -- before its tanh; in up to ``norm_groups`` groups of at least 2 channels (1 on a 1x1 map, where a group
+    needs channels). ``legacy_norm``: one convolution over [input, hidden] with one GroupNorm and the cell
+    normalised only for the output, in gcd(norm_groups, channels) groups (vidpred before [fidelity 12]); kept so
+    that models trained with it still load.
     """
 
     def __init__(self, in_channels: int, hidden: int, kernel_size: int, peephole_size: tuple[int, int] | None = None,
-                 norm_groups: int = 0):
+                 norm_groups: int = 0, legacy_norm: bool = False):
         super().__init__()
         self.hidden = hidden
-        self.gates = nn.Conv2d(in_channels + hidden, 4 * hidden, kernel_size, padding=kernel_size // 2)
-        self.gate_norm = nn.GroupNorm(math.gcd(norm_groups, 4 * hidden), 4 * hidden) if norm_groups else nn.Identity()
-        self.cell_norm = nn.GroupNorm(math.gcd(norm_groups, hidden), hidden) if norm_groups else nn.Identity()
+        padding = kernel_size // 2
+        self.separate = bool(norm_groups) and not legacy_norm
+        if self.separate:
+            self.input_gates = nn.Sequential(nn.Conv2d(in_channels, 4 * hidden, kernel_size, padding=padding),
+                                             nn.GroupNorm(norm_groups_of(4 * hidden, norm_groups), 4 * hidden))
+            self.hidden_gates = nn.Sequential(nn.Conv2d(hidden, 4 * hidden, kernel_size, padding=padding),
+                                              nn.GroupNorm(norm_groups_of(4 * hidden, norm_groups), 4 * hidden))
+            self.cell_norm = nn.GroupNorm(norm_groups_of(hidden, norm_groups), hidden)
+        else:
+            self.gates = nn.Conv2d(in_channels + hidden, 4 * hidden, kernel_size, padding=padding)
+            legacy = lambda c: nn.GroupNorm(math.gcd(norm_groups, c), c) if norm_groups else nn.Identity()  # noqa: E731
+            self.gate_norm, self.cell_norm = legacy(4 * hidden), legacy(hidden)
         if peephole_size is not None:
             self.peephole = nn.Parameter(torch.zeros(3, hidden, *peephole_size))
         else:
@@ -40,7 +54,11 @@ class ConvLSTMCell(nn.Module):
 
     def forward(self, x: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor]):
         h, c = state
-        i, f, o, g = self.gate_norm(self.gates(torch.cat([x, h], dim=1))).chunk(4, dim=1)
+        if self.separate:
+            gates = self.input_gates(x) + self.hidden_gates(h)
+        else:
+            gates = self.gate_norm(self.gates(torch.cat([x, h], dim=1)))
+        i, f, o, g = gates.chunk(4, dim=1)
         if self.peephole is not None:
             i = i + self.peephole[0] * c
             f = f + self.peephole[1] * c
@@ -48,7 +66,11 @@ class ConvLSTMCell(nn.Module):
         c = f * c + i * g
         if self.peephole is not None:
             o = o + self.peephole[2] * c
-        h = torch.sigmoid(o) * torch.tanh(self.cell_norm(c))
+        if self.separate:
+            c = self.cell_norm(c)
+            h = torch.sigmoid(o) * torch.tanh(c)
+        else:
+            h = torch.sigmoid(o) * torch.tanh(self.cell_norm(c))
         return h, (h, c)
 
 
