@@ -284,3 +284,24 @@ def test_legacy_norms_build_the_layout_the_shipped_cpu_model_was_trained_with():
 
     shipped = load_model("pretrained/smmnist_vrnn")  # builds and loads without a missing or unexpected weight
     assert shipped.config.legacy_norms
+
+
+@pytest.mark.parametrize("conditioning", ["talk", "release"])
+def test_the_release_prior_sees_the_past_frames_only_the_talks_also_the_latents(conditioning):
+    """[fidelity 13] improved_vrnn's vrnn_hier.py: a prior p(z_t^l | x_<t) takes the frame features alone; the talk's
+    p(z_t^l | z_<t^l, x_<t, z_t^<l) also this level's previous z and the levels above."""
+    model = vrnn(prior_conditioning=conditioning)
+    clip = torch.rand(2, 5, 1, 16, 16)
+    priors = [recorded_outputs(net.out) for net in model.prior]
+    seeded_loss(model, clip)
+    for net in model.posterior:  # every posterior draw moves: the latents change, the frames do not
+        net.out.register_forward_hook(lambda mod, args, out: out + 3.0)
+    seeded_loss(model, clip)
+    steps = 3
+    unchanged = [all(torch.equal(a, b) for a, b in zip(p[:steps], p[steps:])) for p in priors]
+    assert unchanged == [conditioning == "release"] * 3
+    # the talk's top level sees its own previous z only from the second step on
+    assert torch.equal(priors[0][0], priors[0][steps]) and (conditioning == "release") == torch.equal(
+        priors[0][1], priors[0][steps + 1])
+    out = model.predict(clip[:, :2], 3, 2, generator=torch.Generator().manual_seed(0))
+    assert out.shape == (2, 2, 3, 1, 16, 16) and torch.isfinite(out).all()

@@ -33,7 +33,9 @@ show none):
   sees every level above it; off: only the one directly above. Training conditions prior and posterior on the
   posterior's draws of the levels above (the top-down pass of ladder VAEs, Sønderby et al. 2016); generation on
   the prior's. The release conditions only its posterior on the levels above; the slides say each latent is
-  "conditioned on the previous latents in the hierarchy", which we read as both.
+  "conditioned on the previous latents in the hierarchy", which we read as both. ``prior_conditioning``: "talk"
+  (the default) is this prior, p(z_t^l | z_<t^l, x_<t, z_t^<l); "release" is the code release's, p(z_t^l | x_<t)
+  (``vrnn_hier.py``: each prior sees the frame features only), the posterior unchanged.
 - Context: every ConvLSTM (decoder, priors, posteriors) starts from a state computed from the ``num_context`` context
   frames' features at its resolution (concatenated; 1x1 convolutions) -- how c conditions every factor; the
   recurrences then run over the future steps only (release).
@@ -98,6 +100,7 @@ class VRNNConfig(ModelConfig):
     likelihood: Literal["bernoulli", "laplace"] = "bernoulli"
     feedback: Literal["mode", "mean"] = "mode"  # the generated frame fed back as x_{t-1}: see the module docstring
     legacy_norms: bool = False  # the normalisation before [fidelity 12] (module docstring), for models trained with it
+    prior_conditioning: Literal["talk", "release"] = "talk"  # p(z_t | z_<t, x_<t, levels above) or p(z_t | x_<t)
     num_context: int = 5
     num_predicted: int = 10
 
@@ -197,9 +200,12 @@ class LatentNet(nn.Module):
     learnt. ``legacy``: no GroupNorm, the output convolution itself starting at zero."""
 
     def __init__(self, channels: int, z_channels: int, condition_channels: int, frames: int, size: int,
-                 legacy: bool = False):
+                 legacy: bool = False, sees_previous: bool = True):
         super().__init__()
-        self.inp = nn.Sequential(nn.Conv2d(channels + z_channels, channels, 1), group_norm(channels, size, 16, legacy),
+        self.sees_previous = sees_previous  # False: the release's prior, which sees the frame features only
+        previous_channels = z_channels if sees_previous else 0
+        self.inp = nn.Sequential(nn.Conv2d(channels + previous_channels, channels, 1),
+                                 group_norm(channels, size, 16, legacy),
                                  nn.LeakyReLU(0.2))
         self.cell = ConvLSTMCell(channels, channels, _kernel(size), norm_groups=_groups(size), legacy_norm=legacy)
         self.init = InitialState(channels, frames, channels, size, legacy)
@@ -212,7 +218,8 @@ class LatentNet(nn.Module):
     def step(self, features: Tensor, previous: Tensor, condition: Tensor | None, state):
         """features (B, c, r, r) of the frame it sees, ``previous`` z of this level at the step before (B, zc, r, r),
         ``condition`` the levels above, upsampled (or None) -> (the Gaussian, the new state)."""
-        h, state = self.cell(self.inp(torch.cat([features, previous.to(features.dtype)], dim=1)), state)
+        inputs = torch.cat([features, previous.to(features.dtype)], dim=1) if self.sees_previous else features
+        h, state = self.cell(self.inp(inputs), state)
         params = self.out(h if condition is None else torch.cat([h, condition.to(h.dtype)], dim=1))
         mean, raw = params.float().chunk(2, dim=1)  # the distribution in float32: the KL is part of the loss
         return DiagonalGaussian(mean, F.softplus(raw).clamp_min(1e-8).log(), event_dims=3), state
@@ -280,11 +287,13 @@ class VRNN(Predictor):
         self.encoder = FrameEncoder(config)
         self.posterior = nn.ModuleList()
         self.prior = nn.ModuleList()
+        talk = config.prior_conditioning == "talk"
         for level, size in enumerate(self.levels):
             cond = sum(config.latent_channels(self.levels[i]) for i in self.conditioning(level))
-            for nets in (self.posterior, self.prior):
-                nets.append(LatentNet(config.channels_at(size), config.latent_channels(size), cond, k, size,
-                                      config.legacy_norms))
+            z = config.latent_channels(size)
+            self.posterior.append(LatentNet(config.channels_at(size), z, cond, k, size, config.legacy_norms))
+            self.prior.append(LatentNet(config.channels_at(size), z, cond if talk else 0, k, size, config.legacy_norms,
+                                        sees_previous=talk))
         self.likelihood = Likelihood(config)
         self.register_buffer("train_clips", torch.zeros((), dtype=torch.long))  # drives the beta warm-up
 
@@ -298,6 +307,10 @@ class VRNN(Predictor):
         size = self.levels[level]
         parts = [F.interpolate(latents[i], size=(size, size), mode="nearest") for i in self.conditioning(level)]
         return torch.cat(parts, dim=1) if parts else None
+
+    def _prior_condition(self, condition: Tensor | None) -> Tensor | None:
+        """What a prior is conditioned on of the levels above: all of it (the talk's), or nothing (the release's)."""
+        return condition if self.config.prior_conditioning == "talk" else None
 
     def _no_latents(self, batch: int, like: Tensor) -> list[Tensor]:
         """Every level's z "before the first step": zeros."""
@@ -354,7 +367,7 @@ class VRNN(Predictor):
                 q, posterior_states[level] = self.posterior[level].step(features[size][:, step], previous[level],
                                                                         condition, posterior_states[level])
                 p, prior_states[level] = self.prior[level].step(features[size][:, step - 1], previous[level],
-                                                                condition, prior_states[level])
+                                                                self._prior_condition(condition), prior_states[level])
                 kl[level].append(q.kl(p))
                 latents.append(q.rsample())
             logits, states = self.likelihood.step(features[1][:, step - 1], dict(zip(self.levels, latents)), states,
@@ -375,8 +388,9 @@ class VRNN(Predictor):
         for _ in range(horizon):
             previous, latents = latents, []
             for level, size in enumerate(self.levels):
-                p, prior_states[level] = self.prior[level].step(seen[size], previous[level],
-                                                                self._condition(level, latents), prior_states[level])
+                condition = self._prior_condition(self._condition(level, latents))
+                p, prior_states[level] = self.prior[level].step(seen[size], previous[level], condition,
+                                                                prior_states[level])
                 latents.append(p.rsample(generator))
             logits, states = self.likelihood.step(seen[1], dict(zip(self.levels, latents)), states, skips)
             frame = torch.sigmoid(logits.float())
