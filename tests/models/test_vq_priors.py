@@ -62,12 +62,13 @@ def test_first_layer_convolutions_never_read_the_position_or_later():
     assert dep[i, (0 * GRID[1] + y + 1) * GRID[2] + x_]  # the previous time step, a row below
 
 
-@pytest.mark.parametrize("kind", ["gated_past", "gated_vertical", "gated_horizontal", "attention"])
+@pytest.mark.parametrize("kind", ["gated_past", "gated_vertical", "gated_horizontal", "attention",
+                                  "attention_factorised"])
 def test_causal_stack_layers_read_only_up_to_their_position(kind):
     torch.manual_seed(0)
     x = torch.randn(2, 8, *GRID)
-    if kind == "attention":
-        layer = CausalSelfAttention3d(8, 2, GRID)
+    if kind.startswith("attention"):
+        layer = CausalSelfAttention3d(8, 2, GRID, factorised_position=kind == "attention_factorised")
         fn = layer
     else:
         layer = GatedLayer(hidden=8, kernel=3, time_kernel=2, dropout=0.0, cond_channels=0, past=True)
@@ -83,7 +84,7 @@ def test_causal_stack_layers_read_only_up_to_their_position(kind):
     allowed = unit[None, :] <= unit[:, None]
     assert not (dep & ~allowed).any()
     assert dep.diagonal().any() and dep.sum() > N
-    if kind != "attention":  # the layer reads its whole unit: a later position of the same step / row / itself
+    if not kind.startswith("attention"):  # the layer reads its whole unit: a later position of the same step / row / itself
         assert (dep & (unit[None, :] == unit[:, None]) & (position[None, :] > position[:, None])).any() \
             or kind == "gated_horizontal"
 
@@ -183,8 +184,12 @@ def test_cached_sampling_returns_the_naive_samplers_codes(temperature, device):
 
 
 @pytest.mark.parametrize("greedy", [True, False])
-def test_solving_a_step_at_once_gives_the_position_by_position_codes_in_fewer_rounds(greedy):
-    model = tiny_pixelcnn(attention_every=0)  # without attention the cached sampler solves whole steps
+@pytest.mark.parametrize("attention", [0, 2])
+def test_solving_a_step_at_once_gives_the_position_by_position_codes_in_fewer_rounds(greedy, attention):
+    # without attention the cached sampler solves whole steps by default; with it, when asked (S-HR-VQVAE's prior)
+    model = tiny_pixelcnn(attention_every=attention, solve_steps=True if attention else None,
+                          factorised_position=True)
+    assert model.solve_steps and len(model.attention) == (2 if attention else 0)
     for p in model.parameters():
         p.data.mul_(2)
     cond = torch.randn(3, 6, *GRID)

@@ -95,8 +95,9 @@ def video_vqvae_tiny() -> VideoVQConfig:
 def _s_hr_vqvae(kth: bool, layers: int, codebook: int) -> SHRVQVAEConfig:
     """S-HR-VQVAE at a Table 1 configuration: Moving MNIST 64x64x1 -> 16x16x4 (10 -> 10 frames) or KTH
     128x128x3 -> 32x32x8 (10 -> 20 frames), ``layers`` tree layers of ``codebook`` codewords per codebook. The paper
-    gives no ST-PixelCNN widths; one gated PixelCNN of 4 layers x 32 units per tree layer puts the 3-layer Moving
-    MNIST model near Table 2's 1.14M parameters (the tests print the count)."""
+    gives no ST-PixelCNN widths; one gated PixelCNN of 4 layers x 32 units per tree layer, with §4.2's attention
+    over 3D voxels after the 2nd and 4th (4 heads), puts the 3-layer Moving MNIST model near Table 2's 1.14M
+    parameters (the tests print the count)."""
     tokenizer = HRVQVAEConfig(channels=3 if kth else 1, image_size=128 if kth else 64, num_frames=30 if kth else 20,
                               latent_dim=8 if kth else 4, num_layers=layers, codebook_size=codebook)
     return SHRVQVAEConfig(context_frames=10, tokenizer=tokenizer, prior=STPixelCNNConfig(hidden=32, layers=4))

@@ -42,9 +42,10 @@ step for the whole step; the vertical stack once per row for the whole row; the 
 position. Both samplers turn the same pre-drawn uniform numbers into codes by inverse-CDF sampling, so for one
 seed they return the same codes.
 
-Without attention the cached sampler goes further and solves a whole step at once (``_solve_step``): a code is a
+The cached sampler goes further and solves a whole step at once (``_solve_step``): a code is a
 fixed function of its logits and its pre-drawn number (or the arg-max), and the logits read only earlier
-positions, so iterating "compute the step's logits from a guess of its codes, choose them all" from a guess (the
+positions -- the attention's too, over the cached keys of earlier steps and the step's own up to each position --
+so iterating "compute the step's logits from a guess of its codes, choose them all" from a guess (the
 previous step's codes) reaches, within H * W + 1 rounds, exactly the codes that choosing position by position
 gives (Jacobi iteration of the autoregressive equations; Song et al. 2021 use it for faster autoregressive
 sampling). On video most of a frame repeats the previous one, so a step takes a handful of rounds of one
@@ -245,7 +246,8 @@ class GatedPixelCNN(nn.Module):
     ``time_kernel`` the past stack's extent in time (1: no past stack)."""
 
     def __init__(self, *, num_codes: int, grid: tuple[int, int, int], hidden: int, layers: int, kernel: int,
-                 time_kernel: int, attention_every: int, heads: int, dropout: float, cond_channels: int = 0):
+                 time_kernel: int, attention_every: int, heads: int, dropout: float, cond_channels: int = 0,
+                 factorised_position: bool = False, solve_steps: bool | None = None):
         super().__init__()
         self.grid, self.num_codes = tuple(grid), num_codes
         past = self.grid[0] > 1 and time_kernel > 1
@@ -257,10 +259,12 @@ class GatedPixelCNN(nn.Module):
             GatedLayer(hidden=hidden, kernel=kernel, time_kernel=time_kernel, dropout=dropout,
                        cond_channels=cond_channels, past=past) for _ in range(layers))
         self.attention = nn.ModuleDict({
-            str(i): CausalSelfAttention3d(hidden, heads, grid)
+            str(i): CausalSelfAttention3d(hidden, heads, grid, factorised_position)
             for i in range(layers) if attention_every and (i + 1) % attention_every == 0})
         self.head = nn.Conv3d(hidden, num_codes, 1)
-        self.solve_steps = True  # the cached sampler solves whole steps (no attention); False: position by position
+        # the cached sampler solves whole steps, or goes position by position; by default whole steps unless there
+        # is attention (Walker et al.'s priors, whose 32x32 and 64x64 steps were measured position by position)
+        self.solve_steps = not self.attention if solve_steps is None else solve_steps
 
     def forward(self, codes: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
         """codes (B, T, H, W) long -> logits (B, num_codes, T, H, W)."""
@@ -338,23 +342,30 @@ class GatedPixelCNN(nn.Module):
         whole step's logits from the guess, choose every code, repeat until the codes stop changing. The logits
         at a position read only earlier positions, so after n rounds the first n positions hold what choosing
         them one by one gives, and a fixed point is that result: the same codes in at most H * W + 1 rounds,
-        usually far fewer (most of a frame is predictable). Without attention only; the past stack is
-        computed once, as in ``_step``."""
+        usually far fewer (most of a frame is predictable). The past stack is computed once, as in ``_step``;
+        attention reads the earlier steps' cached keys and values, and caches the step's once its codes are final."""
         height, width = self.grid[1:]
+        start = t * height * width
         adds = [a.unsqueeze(2) if torch.is_tensor(a) else a for a in self._planes(cache, t, cond)]
         c = cond[:, :, t:t + 1] if cond is not None else None
         conds = [layer._cond(c)[:2] for layer in self.layers]
         for _ in range(height * width + 1):
             e = self.embed(guess).permute(0, 3, 1, 2).unsqueeze(2)  # (B, hidden, 1, H, W)
             v, h = self.v_first(e), self.h_first(e)
-            for layer, (cv, ch), add in zip(self.layers, conds, adds):
+            attended = {}  # the step's keys and values at each attention layer, from this round's guess
+            for i, (layer, (cv, ch), add) in enumerate(zip(self.layers, conds, adds)):
                 v, h = layer.within_step(v, h, cv, ch, add)
-            codes = choose(t * height * width, self.head(F.relu(h)).flatten(2)).view_as(guess)
+                if str(i) in self.attention:
+                    out, attended[str(i)] = self.attention[str(i)].solve_plane(cache, start, h)
+                    h = h + out
+            codes = choose(start, self.head(F.relu(h)).flatten(2)).view_as(guess)
             if torch.equal(codes, guess):
                 break
             guess = codes
         if self.p_first is not None:  # later steps' past stacks read this step's codes
             self.p_first.write_steps(cache, e, self.grid, start=t)
+        for name, keys_values in attended.items():  # the round that reached the fixed point read the final codes
+            self.attention[name].write_plane(cache, start, keys_values)
         return guess
 
     def _write(self, cache: dict, index: int, codes: torch.Tensor) -> None:
@@ -376,8 +387,7 @@ class GatedPixelCNN(nn.Module):
         positions from flat ``index`` on, given their logits (B, K, N), and must depend on nothing else. The
         codes of ``prefix`` (B, Tp, H, W), the first Tp steps, are given and not visited; the cached sampler fills
         its buffers for them in one forward pass (``_prefill``). With ``whole_steps`` (default: ``solve_steps``)
-        and no attention the cached sampler solves a step at a time (``_solve_step``): the same codes, for fewer
-        network calls."""
+        the cached sampler solves a step at a time (``_solve_step``): the same codes, for fewer network calls."""
         codes = torch.zeros(batch, *self.grid, dtype=torch.long, device=self.head.weight.device)
         plane = self.grid[1] * self.grid[2]
         flat = codes.view(batch, -1)
@@ -391,7 +401,7 @@ class GatedPixelCNN(nn.Module):
         cache = {"batch": batch}
         if cached and known:
             self._prefill(cache, codes, cond, prefix.shape[1])
-        if cached and (self.solve_steps if whole_steps is None else whole_steps) and not self.attention:
+        if cached and (self.solve_steps if whole_steps is None else whole_steps):
             for t in range(known // plane, self.grid[0]):
                 codes[:, t] = self._solve_step(cache, t, cond, choose, codes[:, t - 1] if t else codes[:, 0])
                 yield codes

@@ -21,7 +21,12 @@ frame's leaf at (t, y, x) depends on frames before t only, so causality holds. S
 within a frame coarse to fine, each layer's ST-PixelCNN advanced one step at a time (``sample_steps``).
 
 The paper gives no widths for the ST-PixelCNN; Table 2's 1.14M parameters for the whole Moving MNIST model bound
-them, and its attention "applied to 3D voxels" follows every ``attention_every`` gated layers (0: none).
+them. §4.2: its masking "is implemented using multi-head attention layers ... applied to 3D voxels": causal
+multi-head self-attention over the layer's (t, y, x) voxels in raster order -- the order its sampler visits them
+(``nn/attention.py``, shared with Walker et al.'s top prior) -- follows every ``attention_every``-th gated layer
+(the presets: every 2nd, 4 heads). Its position embedding is factorised (one vector per frame, row and column:
+C x (T + H + W) parameters instead of C x T x H x W, which at 20 x 16 x 16 would add ~0.5M parameters to a model the
+paper puts at 1.14M). The cached sampler solves a whole frame at once, attention included (``nn/pixelcnn.py``).
 """
 from __future__ import annotations
 
@@ -44,8 +49,9 @@ class STPixelCNNConfig:
     layers: int = 6
     kernel: int = 3  # spatial filter size
     time_kernel: int = 3  # the past stack's extent in time
-    attention_every: int = 0
+    attention_every: int = 2  # §4.2's attention over 3D voxels after every 2nd gated layer; 0: none
     heads: int = 4
+    factorised_position: bool = True  # the attention's position embedding per frame, row and column (docstring)
     dropout: float = 0.0
     condition_on_coarser: bool = False  # Eq. 6: False
     history: Literal["own", "all"] = "own"  # Eq. 6: "own" (each layer's own codes of the earlier frames)
@@ -68,7 +74,8 @@ class STPixelCNNPrior(CodePrior):
         self.pixelcnns = nn.ModuleList(
             GatedPixelCNN(num_codes=t.codebook_size, grid=grid, hidden=p.hidden, layers=p.layers, kernel=p.kernel,
                           time_kernel=p.time_kernel, attention_every=p.attention_every, heads=p.heads,
-                          dropout=p.dropout, cond_channels=p.embed if c else 0) for c in conditioned)
+                          dropout=p.dropout, cond_channels=p.embed if c else 0,
+                          factorised_position=p.factorised_position, solve_steps=True) for c in conditioned)
         # the path of coarser codes at a position names one of M^(i-1) codebooks of layer i
         self.paths = nn.ModuleList(nn.Embedding(t.codebook_size ** i, p.embed) if c else nn.Identity()
                                    for i, c in enumerate(self.coarser))
