@@ -292,3 +292,30 @@ def test_a_run_starts_from_saved_weights_built_like_its_model_and_refuses_others
     missing = load_experiment(base=tiny(tmp_path, name="none", trainer={"init_from": str(tmp_path / "nowhere")}))
     with pytest.raises(ConfigError, match="nowhere is not a saved model: it needs config.yaml and model.safetensors"):
         train(missing)
+
+
+class _Reconstructs(torch.nn.Module):
+    """A stand-in tokenizer whose reconstruction is ``fn(clips)``."""
+
+    def __init__(self, fn):
+        super().__init__()
+        self.fn, self.weight = fn, torch.nn.Parameter(torch.zeros(1))
+
+    def reconstruct(self, clips):
+        return self.fn(clips)
+
+
+def test_the_tokenizer_stage_reports_held_out_ssim_and_warns_below_a_black_frame(tmp_path, capsys):
+    """[fidelity 7] before any prior trains on a tokenizer's codes, its reconstruction SSIM on held-out clips is
+    printed beside a black frame's, with a one-line warning when it is no better."""
+    from vidpred.training.stages import check_reconstruction
+
+    cfg = load_experiment(base=tiny(tmp_path))
+    perfect = check_reconstruction(_Reconstructs(lambda clips: clips), cfg)
+    out = capsys.readouterr().err
+    assert perfect["tokenizer"] == pytest.approx(1.0) and perfect["black frame"] < 0.9
+    assert "reconstructs 8 held-out clips at SSIM 1.000" in out and "warning" not in out
+    white = check_reconstruction(_Reconstructs(torch.ones_like), cfg)
+    out = capsys.readouterr().err
+    assert white["tokenizer"] < white["black frame"]
+    assert out.count("\n") == 2 and "warning: the tokenizer reconstructs held-out clips no better than a black" in out

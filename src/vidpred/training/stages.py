@@ -85,7 +85,39 @@ def _train_tokenizer(cfg: ExperimentConfig, folder: Path, resume: bool) -> None:
     model = _pipeline(cfg, folder)
     name = model.pipeline.tokenizer
     train_predictor(stage_config(cfg, name), folder / name, resume, model=getattr(model, name), publish=False)
+    check_reconstruction(getattr(model, name), cfg)
     _publish(model, cfg, folder, name)
+
+
+HELD_OUT_CLIPS = 32
+
+
+@torch.no_grad()
+def check_reconstruction(tokenizer: nn.Module, cfg: ExperimentConfig) -> dict[str, float]:
+    """Print the tokenizer's reconstruction SSIM on the first held-out (test) clips beside a black frame's, and
+    warn in one line when it is not above the black frame's: a prior trained on such codes cannot predict better
+    than blank. Returns both values."""
+    from vidpred.eval.metrics import ssim
+
+    dataset = build_dataset(cfg.data, "test")
+    count = min(HELD_OUT_CLIPS, len(dataset))
+    if not count:
+        return {}
+    was_training = tokenizer.training
+    tokenizer.eval()
+    device = next(tokenizer.parameters()).device
+    clips = torch.stack([dataset[i] for i in range(count)]).to(device)
+    reconstructed = tokenizer.reconstruct(clips).float().clamp(0, 1)
+    tokenizer.train(was_training)
+    scores = {"tokenizer": ssim(reconstructed, clips).mean().item(),
+              "black frame": ssim(torch.zeros_like(clips), clips).mean().item()}
+    print(f"vidpred: the tokenizer reconstructs {count} held-out clips at SSIM {scores['tokenizer']:.3f} "
+          f"(a black frame: {scores['black frame']:.3f})", file=sys.stderr)
+    if scores["tokenizer"] <= scores["black frame"]:
+        print("vidpred: warning: the tokenizer reconstructs held-out clips no better than a black frame, so no prior "
+              "trained on its codes can predict better: train it longer (stages.tokenizer.max_minutes) before the "
+              "priors", file=sys.stderr)
+    return scores
 
 
 def _encode_codes(cfg: ExperimentConfig, folder: Path, resume: bool) -> None:
