@@ -120,3 +120,22 @@ def test_encode_decode_equals_forward_in_eval_and_round_trip_keeps_codebooks(tmp
     assert torch.equal(again.vq_top.embedding, model.vq_top.embedding)
     assert torch.equal(again.vq_bottom.cluster_size, model.vq_bottom.cluster_size)
     assert torch.equal(again.decode(codes), model.decode(codes))
+
+
+@pytest.mark.parametrize("sees_top", [True, False])
+def test_the_bottom_is_quantised_given_the_decoded_top_as_vq_vae_2_does(sees_top):
+    """[fidelity 6] VQ-VAE-2 (which Walker et al. §3.1 follow) quantises the bottom from the encoder's features
+    together with the decoded top; with ``bottom_sees_top: false`` (the shipped CPU model) the levels are apart."""
+    torch.manual_seed(0)
+    model = VideoVQVAE(VideoVQVAEConfig(image_size=32, num_frames=8, hidden=8, residual=4, layers=1, num_codes=16,
+                                        code_dim=4, bottom_sees_top=sees_top)).eval()
+    video = torch.rand(2, 8, 1, 32, 32)
+    bottom_inputs = []
+    model.pre_bottom.register_forward_hook(lambda mod, args, out: bottom_inputs.append(out.detach().clone()))
+    model.encode(video)
+    handle = model.vq_top.register_forward_hook(lambda mod, args, out: type(out)(**{
+        **vars(out), "quantized": out.quantized + 1.0}))  # the top's quantised latent moves, nothing else
+    model.encode(video)
+    handle.remove()
+    assert torch.equal(bottom_inputs[0], bottom_inputs[1]) != sees_top
+    assert hasattr(model, "dec_top") == sees_top

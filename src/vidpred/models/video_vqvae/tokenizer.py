@@ -6,6 +6,11 @@ Sizes are Appendix Table 3 (``presets.walker_kinetics_256``); shapes for a (T, H
   residual 32, 2 layers) -> 1x1x1 conv to the codebook dimension: **bottom** latent at (T/2, H/4, W/4);
 - encoder stage 2: Conv3d (4, 4, 4), stride (2, 2, 2) on stage 1's features -> residual stack -> 1x1x1 conv:
   **top** latent at (T/4, H/8, W/8);
+- the bottom sees the top (VQ-VAE-2, Razavi et al. 2019, §3.1 and its Fig. 2a, which §3.1 of Walker et al. follows):
+  the quantised top latent is decoded to the bottom's grid (3x3x3 conv, residual stack, transposed Conv3d (4, 4, 4)
+  stride 2) and concatenated with stage 1's features before the bottom's 1x1x1 conv, so the bottom codes carry
+  the detail the top's do not. ``bottom_sees_top: false`` encodes the two levels independently, as vidpred did
+  before [fidelity 6] (the shipped CPU model was trained so);
 - two separate EMA codebooks of 512 codes x 64 dimensions (``nn/quantize.py``; beta = 0.25);
 - decoder: the top quantised latent upsampled by a transposed Conv3d (4, 4, 4) stride 2 to the bottom's grid,
   concatenated with the bottom quantised latent, a 3x3x3 conv and a residual stack, then the transposed conv
@@ -46,6 +51,7 @@ class VideoVQVAEConfig:
     decay: float = 0.99
     restart_after: int = 100  # steps unused before a code is re-seeded; 0: off (the paper's behaviour)
     mask_bottom_prob: float = 0.25
+    bottom_sees_top: bool = True  # VQ-VAE-2: the bottom is quantised from stage 1's features and the decoded top
 
     def validate(self) -> None:
         if self.image_size % 8 or self.num_frames % 4:
@@ -84,10 +90,14 @@ class VideoVQVAE(Tokenizer):
         self.enc_bottom = nn.Sequential(
             nn.Conv3d(c.channels, c.hidden, (4, 8, 8), stride=(2, 4, 4), padding=(1, 2, 2)),
             ResidualStack3d(c.hidden, c.residual, c.layers))
-        self.pre_bottom = nn.Conv3d(c.hidden, c.code_dim, 1)
+        self.pre_bottom = nn.Conv3d(c.hidden + (c.code_dim if c.bottom_sees_top else 0), c.code_dim, 1)
         self.enc_top = nn.Sequential(
             nn.Conv3d(c.hidden, c.hidden, 4, stride=2, padding=1), ResidualStack3d(c.hidden, c.residual, c.layers))
         self.pre_top = nn.Conv3d(c.hidden, c.code_dim, 1)
+        if c.bottom_sees_top:  # VQ-VAE-2's top decoder: the quantised top at the bottom's grid
+            self.dec_top = nn.Sequential(
+                nn.Conv3d(c.code_dim, c.hidden, 3, padding=1), ResidualStack3d(c.hidden, c.residual, c.layers),
+                nn.ConvTranspose3d(c.hidden, c.code_dim, 4, stride=2, padding=1))
         self.vq_top = EMAVectorQuantizer(c.num_codes, c.code_dim, c.beta, c.decay, restart_after=c.restart_after)
         self.vq_bottom = EMAVectorQuantizer(c.num_codes, c.code_dim, c.beta, c.decay, restart_after=c.restart_after)
         self.upsample_top = nn.ConvTranspose3d(c.code_dim, c.code_dim, 4, stride=2, padding=1)
@@ -107,9 +117,12 @@ class VideoVQVAE(Tokenizer):
     def _encode(self, video: torch.Tensor):
         x = self._check(video)
         h = self.enc_bottom(x)  # (B, hidden, T/2, H/4, W/4)
-        z_bottom = self.pre_bottom(h).permute(0, 2, 3, 4, 1)  # (B, T/2, H/4, W/4, D)
         z_top = self.pre_top(self.enc_top(h)).permute(0, 2, 3, 4, 1)  # (B, T/4, H/8, W/8, D)
-        return self.vq_top(z_top), self.vq_bottom(z_bottom)
+        top = self.vq_top(z_top)
+        if self.config.bottom_sees_top:  # the bottom quantises what the top leaves, given the decoded top
+            h = torch.cat([h, self.dec_top(top.quantized.permute(0, 4, 1, 2, 3))], dim=1)
+        z_bottom = self.pre_bottom(h).permute(0, 2, 3, 4, 1)  # (B, T/2, H/4, W/4, D)
+        return top, self.vq_bottom(z_bottom)
 
     def _decode(self, q_top: torch.Tensor, q_bottom: torch.Tensor, keep_bottom: torch.Tensor | None = None):
         """Quantised latents (B, t, h, w, D) -> video (B, T, C, H, W), unclamped, in [-0.5, 0.5] units + 0.5."""
