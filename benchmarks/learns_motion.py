@@ -3,7 +3,8 @@
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/learns_motion.py train SYSTEM [--minutes 20] [--runs ~/runs/motion]
     .venv/bin/python benchmarks/learns_motion.py summary [--runs ~/runs/motion] [--out benchmarks/results/learns_motion]
 
-SYSTEM is one of s_hr_vqvae, video_vqvae, svg_lp, vrnn. ``train`` trains the system's CPU experiment (its config in
+SYSTEM is one of s_hr_vqvae, video_vqvae, svg_lp, vrnn (and s_hr_vqvae_no_attention: S-HR without §4.2's
+attention, for the cost of that attention at equal budget). ``train`` trains the system's CPU experiment (its config in
 ``configs/``, the same recipe) on one-digit Moving MNIST (``moving_mnist``, ``num_digits=1``: one digit moving at a
 constant velocity and bouncing off the walls, the easiest motion there is) for at most ``--minutes`` minutes of
 wall time in all (the budgets are wall-clock, so nothing else should run on its core; the CPU minutes it got are
@@ -34,6 +35,10 @@ SYSTEMS = {
     "video_vqvae": ("configs/mmnist/video_vqvae.yaml", ["stages.codes.train_clips=3000",
                                                        "stages.codes.test_clips=200"],
                     {"tokenizer": 0.4, "top_prior": 0.2, "bottom_prior": 0.3}, 10),
+    "s_hr_vqvae_no_attention": ("configs/mmnist/s_hr_vqvae.yaml", ["stages.codes.train_clips=3000",
+                                                               "stages.codes.test_clips=200",
+                                                               "model.prior.attention_every=0"],
+                                {"tokenizer": 0.35, "prior": 0.55}, 10),
     "svg_lp": ("configs/smmnist/svg_lp.yaml", ["data.name=moving_mnist", "trainer.precision=32-true"], None, 5),
     "vrnn": ("configs/smmnist/vrnn.yaml", ["data.name=moving_mnist"], None, 5),
 }
