@@ -297,6 +297,8 @@ def test_a_run_starts_from_saved_weights_built_like_its_model_and_refuses_others
 class _Reconstructs(torch.nn.Module):
     """A stand-in tokenizer whose reconstruction is ``fn(clips)``."""
 
+    num_frames = 4  # the tiny config's clips
+
     def __init__(self, fn):
         super().__init__()
         self.fn, self.weight = fn, torch.nn.Parameter(torch.zeros(1))

@@ -106,7 +106,7 @@ def check_reconstruction(tokenizer: nn.Module, cfg: ExperimentConfig) -> dict[st
     was_training = tokenizer.training
     tokenizer.eval()
     device = next(tokenizer.parameters()).device
-    clips = torch.stack([dataset[i] for i in range(count)]).to(device)
+    clips = torch.stack([dataset[i][:tokenizer.num_frames] for i in range(count)]).to(device)  # as it trains
     reconstructed = tokenizer.reconstruct(clips).float().clamp(0, 1)
     tokenizer.train(was_training)
     scores = {"tokenizer": ssim(reconstructed, clips).mean().item(),
