@@ -3,17 +3,17 @@
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/learns_motion.py train SYSTEM [--minutes 20] [--runs ~/runs/motion]
     .venv/bin/python benchmarks/learns_motion.py summary [--runs ~/runs/motion] [--out benchmarks/results/learns_motion]
 
-SYSTEM is one of s_hr_vqvae, video_vqvae, svg_lp, vrnn (and s_hr_vqvae_no_attention: S-HR without §4.2's
-attention, for the cost of that attention at equal budget). ``train`` trains the system's CPU experiment (its config in
+SYSTEM is one of s_hr_vqvae, video_vqvae, svg_lp, vrnn (and s_hr_vqvae_no_attention: S-HR without §4.2's attention,
+for the cost of that attention at equal budget). ``train`` trains the system's CPU experiment (its config in
 ``configs/``, the same recipe) on one-digit Moving MNIST (``moving_mnist``, ``num_digits=1``: one digit moving at a
-constant velocity and bouncing off the walls, the easiest motion there is) for at most ``--minutes`` minutes of
-wall time in all (the budgets are wall-clock, so nothing else should run on its core; the CPU minutes it got are
-recorded), split over its stages as below, then evaluates it on the first 200 test sequences with ``vidpred
-evaluate``: 10 predicted frames after the context of the system's protocol (10 frames for the Moving MNIST systems, 5 for SVG
-and the VRNN, as on SM-MNIST), one sample per sequence, beside blank and copy-last (the evaluation computes them on
-the same sequences). ``summary`` gathers the evaluations into a JSON and Markdown table (MSE summed over the
-frame's pixels, and the headline SSIM of Moving MNIST, uniform 7) and one picture: 4 test sequences, each the truth and every
-system's prediction. Run two systems at a time on the two cores, one thread each.
+constant velocity and bouncing off the walls, the easiest motion there is) for at most ``--minutes`` minutes of wall
+time in all (the budgets are wall-clock, so nothing else should run on its core; the CPU minutes it got are recorded),
+split over its stages as below, then evaluates it on the first 200 test sequences with ``vidpred evaluate``: 10
+predicted frames after the context of the system's protocol (10 frames for the Moving MNIST systems, 5 for SVG and the
+VRNN, as on SM-MNIST), one sample per sequence, beside blank and copy-last (the evaluation computes them on the same
+sequences). ``summary`` gathers the evaluations into a JSON and Markdown table (MSE summed over the frame's pixels,
+and the headline SSIM of Moving MNIST, uniform 7) and one picture: 4 test sequences, each the truth and every system's
+prediction. Run two systems at a time on the two cores, one thread each.
 """
 from __future__ import annotations
 

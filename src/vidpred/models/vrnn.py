@@ -53,8 +53,9 @@ Training: teacher forcing (x_{t-1} is the true frame), one reparameterised draw 
 "BW" in the slides, which use the latents only with it; 0 = off). The release warms up over 20 epochs of batches
 (``main.py``: ``batches_per_epoch * 20 / world_size``), i.e. 20 passes over the training set however many
 processes share it, so the count here is of clips, summed over processes: the default 1,200,000 is 20 SM-MNIST
-epochs of 60,000 sequences (SVG's loader's length; the release's own SM-MNIST loader is not in it). Each level's KL is a loss part (``kl_r1``, ``kl_r8``, ...): a level whose KL stays
-near zero carries no information (without warm-up and dense connections "most of the latents are not used").
+epochs of 60,000 sequences (SVG's loader's length; the release's own SM-MNIST loader is not in it). Each level's KL is
+a loss part (``kl_r1``, ``kl_r8``, ...): a level whose KL stays near zero carries no information (without warm-up and
+dense connections "most of the latents are not used").
 
 Normalisation as the release's (``layers.py``, ``models/vrnn_hier.py``): GroupNorm in 4 groups in the residual,
 convolution and up-sampling blocks and 16 in the ConvLSTMs -- at our narrow CPU widths never fewer than 2 channels
@@ -339,7 +340,8 @@ class VRNN(Predictor):
         parts = {"nll": nll_video.detach(), "kl": kl_video.detach(), "elbo": (nll_video + kl_video).detach(),
                  **{f"kl_r{r}": v.detach() for r, v in zip(self.levels, kl_levels)}}
         if self.training:  # every process counts the clips of all of them: the warm-up is in passes over the data
-            processes = torch.distributed.get_world_size() if torch.distributed.is_initialized() else 1
+            distributed = torch.distributed.is_available() and torch.distributed.is_initialized()
+            processes = torch.distributed.get_world_size() if distributed else 1
             self.train_clips += batch.shape[0] * processes
         return LossOutput(total, parts)
 
