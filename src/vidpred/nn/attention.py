@@ -86,7 +86,11 @@ class CausalSelfAttention3d(nn.Module):
         n = h * w
         keys, values, table = self._kv(cache, b, c, x)
         q, k, v = self._split((x.flatten(2) + table[:, start:start + n]).transpose(1, 2))
-        allowed = torch.ones(n, start + n, dtype=torch.bool, device=x.device).tril(diagonal=start)
+        # each position sees the earlier steps and its own step up to itself; made once per step, whatever the rounds
+        key = ("step mask", start)
+        if key not in cache:
+            cache[key] = torch.ones(n, start + n, dtype=torch.bool, device=x.device).tril(diagonal=start)
+        allowed = cache[key]
         y = F.scaled_dot_product_attention(q, torch.cat([keys[:, :, :start], k], 2),
                                            torch.cat([values[:, :, :start], v], 2), attn_mask=allowed)
         y = self.out(y.transpose(1, 2).reshape(b, n, c))

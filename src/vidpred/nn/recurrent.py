@@ -66,11 +66,9 @@ class ConvLSTMCell(nn.Module):
         c = f * c + i * g
         if self.peephole is not None:
             o = o + self.peephole[2] * c
-        if self.separate:
-            c = self.cell_norm(c)
-            h = torch.sigmoid(o) * torch.tanh(c)
-        else:
-            h = torch.sigmoid(o) * torch.tanh(self.cell_norm(c))
+        normed = self.cell_norm(c)
+        c = normed if self.separate else c  # the release keeps the normalised cell as the state
+        h = torch.sigmoid(o) * torch.tanh(normed)
         return h, (h, c)
 
 
