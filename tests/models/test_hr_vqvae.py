@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+import torch.nn.functional as F
 
 from vidpred.models.hr_vqvae import HRVQVAE, HRVQVAEConfig, STPixelCNNPrior
 from vidpred.models.presets import PRESETS, s_hr_vqvae_tiny
@@ -172,7 +173,7 @@ def test_hr_vqvae_initialises_codebooks_from_the_first_batch_and_decodes_prefixe
         model.decode({"layer2": codes["layer2"]})
 
 
-@pytest.mark.parametrize("path", ["expected", "gumbel"])
+@pytest.mark.parametrize("path", ["rollout", "teacher_forced"])
 def test_joint_training_moves_the_decoder_through_the_prediction_loss(path):
     from vidpred.models.io import build_model
 
@@ -189,7 +190,6 @@ def test_joint_training_moves_the_decoder_through_the_prediction_loss(path):
 
     def gradients(weight):
         model.config.joint_weight = weight
-        torch.manual_seed(1)  # the same Gumbel noise for both
         return torch.autograd.grad(model.joint_loss(clips).total, decoder + prior, allow_unused=True)
 
     with_term, without = gradients(1.0), gradients(0.0)
@@ -197,7 +197,6 @@ def test_joint_training_moves_the_decoder_through_the_prediction_loss(path):
     moved = [not torch.allclose(zero(a, p), zero(b, p)) for a, b, p in zip(with_term, without, decoder + prior)]
     assert any(moved[:len(decoder)]) and any(moved[len(decoder):])
     model.config.joint_weight = 0.11
-    torch.manual_seed(1)
     out = model.joint_loss(clips)
     before = [p.detach().clone() for p in model.tokenizer.decoder.parameters()]
     encoder_before = [p.detach().clone() for p in model.tokenizer.encoder.parameters()]
@@ -207,6 +206,37 @@ def test_joint_training_moves_the_decoder_through_the_prediction_loss(path):
     torch.optim.SGD(model.parameters(), lr=0.1).step()
     assert any(not torch.equal(a, b) for a, b in zip(before, model.tokenizer.decoder.parameters()))
     assert all(torch.equal(a, b) for a, b in zip(encoder_before, model.tokenizer.encoder.parameters()))
+
+
+@pytest.mark.parametrize("decoding", ["argmax", "sample"])
+def test_joint_rollout_decodes_the_future_the_prior_generates_from_the_context_alone(decoding):
+    """§4.4: only the input frames are encoded; the decoder learns from the codes the ST-PixelCNN predicts for the
+    future (here: generated from the context codes, as at test time), not from the true future's codebooks."""
+    from vidpred.models.io import build_model
+
+    cfg = s_hr_vqvae_tiny()
+    cfg.training, cfg.decoding = "joint", decoding
+    torch.manual_seed(0)
+    model = build_model(cfg).train()
+    clips = torch.rand(2, 8, 1, 32, 32)
+    model.tokenizer.loss(clips)  # initialises the codebooks
+    k = cfg.context_frames
+    with torch.no_grad():
+        model.eval()
+        codes = model.tokenizer.encode(clips)
+        context = {level: c[:, :k] for level, c in codes.items()}
+        torch.manual_seed(2)
+        generated = model.prior.sample(context, greedy=decoding == "argmax")
+        future = {level: c[:, k:] for level, c in generated.items()}
+        latent = model.tokenizer.quantizer.lookup([c.flatten(0, 1) for c in future.values()])
+        expected = F.mse_loss(model.tokenizer.decode_latent(latent, (2, 8 - k)), clips[:, k:]).item()
+        model.train()
+    torch.manual_seed(2)
+    out = model.joint_loss(clips)
+    assert model.training and model.prior.training  # the generation ran in evaluation mode, and left it
+    assert out.parts["reconstruction"].item() == pytest.approx(expected, rel=1e-5)
+    # the true future's codes give another reconstruction: the term is not the teacher-forced one
+    assert any(not torch.equal(generated[level][:, k:], codes[level][:, k:]) for level in codes)
 
 
 def test_loss_on_context_trains_on_every_later_frame_and_evaluates_on_the_predicted_ones():

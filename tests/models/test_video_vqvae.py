@@ -54,6 +54,27 @@ def test_dead_codes_are_restarted_and_usage_recovers():
     assert usage_restarted > 0.75
 
 
+@pytest.mark.parametrize("restart_from", ["any", "poorly_quantised"])
+def test_dead_codes_restart_from_the_vectors_the_codebook_serves_worst(restart_from):
+    """[fidelity] 7: a batch that is 90% one vector the codebook already holds (Moving MNIST's background) and 10%
+    strokes far from every codeword. Restarting from any row re-seeds dead codes mostly with the background;
+    weighted by quantisation error, only with strokes, each with a different one."""
+    torch.manual_seed(0)
+    vq = EMAVectorQuantizer(num_codes=8, dim=2, restart_after=1, restart_from=restart_from).train()
+    vq.embedding.copy_(torch.full((8, 2), 50.0))
+    vq.embedding[0] = 0.0
+    vq.embed_sum.copy_(vq.embedding)
+    strokes = torch.randn(10, 2) + 5.0
+    flat = torch.cat([torch.zeros(90, 2), strokes])
+    vq(flat)
+    restarted = vq.embedding[1:]
+    from_strokes = (torch.cdist(restarted, strokes).min(1).values < 1e-3).sum().item()
+    if restart_from == "poorly_quantised":
+        assert from_strokes == 7 and len(set(map(tuple, restarted.tolist()))) == 7
+    else:
+        assert from_strokes <= 3  # 7 draws from 100 rows of which 10 are strokes
+
+
 def test_latent_shapes_of_every_preset():
     from vidpred.models.presets import video_vqvae_kth64, video_vqvae_mmnist, walker_kinetics_256
 

@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import abc
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -16,6 +17,17 @@ import torch
 from torch import nn
 
 Tensor = torch.Tensor
+
+
+@contextmanager
+def evaluating(module: nn.Module):
+    """``module`` in evaluation mode inside the block, back in the mode it had after it (also on an error)."""
+    was_training = module.training
+    module.eval()
+    try:
+        yield module
+    finally:
+        module.train(was_training)
 
 
 @dataclass

@@ -9,7 +9,12 @@
 
 Beyond the paper, because every VQ codebase meets codebook collapse: **dead-code restart** re-seeds each code
 unused for ``restart_after`` consecutive training steps with a random encoder output of the current batch
-(``restart_after = 0`` switches it off: the paper's exact behaviour). Under DDP the statistics are summed over
+(``restart_after = 0`` switches it off: the paper's exact behaviour). ``restart_from`` says which outputs:
+"any" (each row equally likely) or "poorly_quantised" (a row drawn with probability proportional to its squared
+distance from its nearest codeword, as k-means++ seeds: the vectors the codebook serves worst). Why the second: on
+Moving MNIST ~93% of a batch's vectors are background, which the codebook already serves well, so "any" re-seeds
+dead codewords mostly with yet another background vector; rows far from every codeword are the strokes ([fidelity]
+item 7, docs/RESULTS.md). Under DDP the statistics are summed over
 processes and restarts are broadcast from rank 0, so every process keeps the same codebook.
 
 **Groups** (``group_size``): the codewords may be split into groups of ``group_size`` and each vector searched only
@@ -53,8 +58,11 @@ def _distributed() -> bool:
 class EMAVectorQuantizer(nn.Module):
     def __init__(self, num_codes: int = 512, dim: int = 64, beta: float = 0.25, decay: float = 0.99,
                  eps: float = 1e-5, restart_after: int = 100, group_size: int | None = None,
-                 init: str = "random"):
+                 init: str = "random", restart_from: str = "any"):
         super().__init__()
+        if restart_from not in ("any", "poorly_quantised"):
+            raise ValueError(f"restart_from must be 'any' or 'poorly_quantised', got {restart_from!r}")
+        self.restart_from = restart_from
         self.num_codes, self.dim, self.beta, self.decay, self.eps = num_codes, dim, beta, decay, eps
         self.restart_after = restart_after
         self.group_size = group_size or num_codes
@@ -118,23 +126,30 @@ class EMAVectorQuantizer(nn.Module):
         return counts
 
     @torch.no_grad()
-    def restart_dead_codes(self, flat: torch.Tensor, counts: torch.Tensor, group: torch.Tensor | None = None
-                           ) -> torch.Tensor:
-        """Re-seed codes unused for ``restart_after`` steps with random rows of ``flat`` (rows of their own group,
-        when grouped: a code whose group had no row in the batch waits; the dead codes of one group take different
-        rows while it has enough); returns how many, as a tensor. Every shape here is fixed -- no selection whose
-        size depends on the data -- so a training step on a GPU never waits for the device to learn it."""
+    def restart_dead_codes(self, flat: torch.Tensor, counts: torch.Tensor, group: torch.Tensor | None = None,
+                           error: torch.Tensor | None = None) -> torch.Tensor:
+        """Re-seed codes unused for ``restart_after`` steps with rows of ``flat`` (N, D) drawn without replacement
+        while there are enough (``restart_from``: uniformly, or weighted by ``error`` (N,), each row's squared
+        distance from its codeword); rows of their own group when grouped: a code whose group had no row in the
+        batch waits. Returns how many, as a tensor. Every shape here is fixed -- no selection whose size depends
+        on the data -- so a training step on a GPU never waits for the device to learn it."""
         self.unused_steps.add_(1).masked_fill_(counts > 0, 0)
         dead = self.unused_steps >= self.restart_after  # (K,)
         n, codes = len(flat), torch.arange(self.num_codes, device=flat.device)
+        # a weighted draw without replacement (Efraimidis & Spirakis): the rows in increasing Exp(1) / weight
+        keys = torch.empty(n, device=flat.device).exponential_()
+        if self.restart_from == "poorly_quantised":
+            if error is None:
+                raise ValueError("restart_from='poorly_quantised' needs each row's quantisation error")
+            keys = keys / error.float()  # a row on its codeword (error 0) comes last
+        order = keys.argsort()
         if group is None:
-            rows = torch.randint(n, (self.num_codes,), device=flat.device)
+            rows = order[codes % n]
         else:
             code_group = codes // self.group_size
             per_group = torch.bincount(group, minlength=self.num_codes // self.group_size)  # rows routed to each
             dead &= per_group[code_group] > 0
-            # the rows sorted by group, in a random order within each; the j-th code of a group takes its j-th row
-            order = torch.argsort(group * n + torch.randperm(n, device=flat.device))
+            order = order[group[order].argsort(stable=True)]  # by group, in the draw's order within each
             starts = per_group.cumsum(0) - per_group
             within = (codes % self.group_size) % per_group[code_group].clamp(min=1)
             rows = order[(starts[code_group] + within).clamp(max=n - 1)]
@@ -162,9 +177,10 @@ class EMAVectorQuantizer(nn.Module):
         codes = self.nearest(flat.detach(), group)
         quantized = self.lookup(codes).view_as(z)  # the codebook before this batch's update, as VQ-VAE-2
         if self.training:
+            error = (flat.detach() - quantized.detach().view_as(flat)).pow(2).sum(1)
             counts = self.ema_update(flat.detach(), codes)
             if self.restart_after:
-                self.restart_dead_codes(flat.detach(), counts, group)
+                self.restart_dead_codes(flat.detach(), counts, group, error)
         else:
             counts = torch.bincount(codes, minlength=self.num_codes).to(flat.dtype)
         commitment = self.beta * F.mse_loss(z, quantized.detach())

@@ -109,12 +109,10 @@ class SampleGrids(L.Callback):
         """Predictors: truth and prediction rows. Models that only reconstruct (a tokenizer): truth and
         reconstruction rows."""
         from vidpred.io.grid import GridRow, write_grid
-        from vidpred.models.base import Predictor
+        from vidpred.models.base import Predictor, evaluating
 
         model = pl_module.model
-        was_training = model.training
-        model.eval()
-        with torch.random.fork_rng(devices=[]):  # must not move the training random stream
+        with evaluating(model), torch.random.fork_rng(devices=[]):  # must not move the training random stream
             if isinstance(model, Predictor):
                 k = model.config.num_context
                 output = model.predict(self.batch[:, :k], model.config.num_predicted, num_samples=1,
@@ -123,7 +121,6 @@ class SampleGrids(L.Callback):
                 label = "prediction"
             else:
                 k, output, label = 0, model.reconstruct(self.batch), "reconstruction"
-        model.train(was_training)
         rows = []
         for i in range(len(self.batch)):
             rows.append(GridRow(self.batch[i].float().cpu(), f"clip {i} truth", k))

@@ -33,6 +33,7 @@ from torch import nn
 
 from vidpred.config import atomic_write_text
 from vidpred.data import build_dataset
+from vidpred.models.base import evaluating
 from vidpred.models.io import WEIGHTS_FILE, build_model, save_model
 from vidpred.registry import model_spec
 from vidpred.training.codes import CodeDataset, encode_dataset
@@ -103,12 +104,10 @@ def check_reconstruction(tokenizer: nn.Module, cfg: ExperimentConfig) -> dict[st
     count = min(HELD_OUT_CLIPS, len(dataset))
     if not count:
         return {}
-    was_training = tokenizer.training
-    tokenizer.eval()
     device = next(tokenizer.parameters()).device
     clips = torch.stack([dataset[i][:tokenizer.num_frames] for i in range(count)]).to(device)  # as it trains
-    reconstructed = tokenizer.reconstruct(clips).float().clamp(0, 1)
-    tokenizer.train(was_training)
+    with evaluating(tokenizer):
+        reconstructed = tokenizer.reconstruct(clips).float().clamp(0, 1)
     scores = {"tokenizer": ssim(reconstructed, clips).mean().item(),
               "black frame": ssim(torch.zeros_like(clips), clips).mean().item()}
     print(f"vidpred: the tokenizer reconstructs {count} held-out clips at SSIM {scores['tokenizer']:.3f} "

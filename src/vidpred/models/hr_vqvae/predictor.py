@@ -7,14 +7,27 @@ single-prediction metrics imply), "sample" draws codes (stochastic; for best-of-
 
 Training (§4.4; ``training/stages.py`` runs the stages): **disjoint** -- the tokenizer on frames (Eq. 4), the
 codes, then the prior on the codes (Eq. 7). **joint** (``training: joint``) adds a last stage on clips with Eq. 9,
-L_p + lambda |x - D(e_C)|^2, lambda = 0.11 (§5.2), where the predicted frames' e_C comes from the ST-PixelCNN's
-predictions and trains the decoder (``joint_loss``). The paper leaves the differentiable path open; ``joint_path``
-chooses it: "expected" (default) -- each layer's codeword is the expectation of its codebook under the predicted
-(teacher-forced) distribution, the codebook being the one the true coarser codes select; "gumbel" -- a
-straight-through Gumbel-softmax draw (one-hot forward, soft gradient). The reconstruction term is the per-pixel
-mean squared error of the predicted frames, as Eq. 4's first term is in the tokenizer's loss. The joint stage
-starts from the disjoint stages' weights; the encoder and codebooks stay as the tokenizer stage left them (the
-codes come from them without gradient, the quantiser in evaluation mode: no EMA update or restart moves a codeword).
+L_p + lambda |x - D(e_C)|^2, lambda = 0.11 (§5.2), trained by ``joint_loss``. L_p is Eq. 7's cross-entropy of the
+predicted frames' true codes (teacher forced). For the second term §4.4 says HR-VQVAE "only produces the latent
+representations (Q_1..Q_T) for the input frames": the future latents "are predicted by ST-PixelCNN and then used to
+train the HR-VQVAE decoder". ``joint_path`` chooses the route, since the paper leaves the differentiable path open:
+
+- "rollout" (default; §4.4): the prior generates the predicted frames' codes from the context frames' codes alone,
+  as at test time (arg-max or drawn, per ``decoding``; no gradient through the generation), and the decoder decodes
+  their codewords. The gradient reaches the prior straight through: forward, each layer's codeword is the generated
+  one (one-hot); backward, it is the expectation under the prior's softmax at that position given the generated
+  codes before it (the straight-through estimator of Bengio et al. 2013; for drawn codes it is the straight-through
+  Gumbel-softmax at temperature 1, a categorical draw being a Gumbel-max). Why this route: the decoder then learns on
+  exactly the latents it will decode at test time -- hard codewords, with the prior's own coarser codes choosing
+  each layer's codebook -- where a soft expectation would train it on latents that never occur (measured:
+  docs/RESULTS.md).
+- "teacher_forced": the variant vidpred had before, kept to compare against: each future frame's distribution given
+  the *true* earlier frames, its codeword the expectation of the codebook that the *true* coarser codes select.
+
+The reconstruction term is the per-pixel mean squared error of the predicted frames, as Eq. 4's first term is in the
+tokenizer's loss. The joint stage starts from the disjoint stages' weights; the encoder and codebooks stay as the
+tokenizer stage left them (the codes come from them without gradient, the quantiser in evaluation mode: no EMA update
+or restart moves a codeword).
 One window predicts ``tokenizer.num_frames - context_frames`` frames; longer horizons slide the window over the
 latest ``context_frames`` frames' codes.
 """
@@ -26,7 +39,7 @@ from typing import Literal
 import torch
 import torch.nn.functional as F
 
-from vidpred.models.base import LossOutput, Pipeline
+from vidpred.models.base import LossOutput, Pipeline, evaluating
 from vidpred.models.hr_vqvae.prior import STPixelCNNConfig, STPixelCNNPrior
 from vidpred.models.hr_vqvae.tokenizer import HRVQVAE, HRVQVAEConfig
 from vidpred.models.tokenizer import TokenizedConfig, TokenizedPredictor
@@ -42,7 +55,7 @@ class SHRVQVAEConfig(TokenizedConfig):
     decoding: Literal["argmax", "sample"] = "argmax"
     training: Literal["disjoint", "joint"] = "disjoint"
     joint_weight: float = 0.11  # lambda of Eq. 9 (§5.2)
-    joint_path: Literal["expected", "gumbel"] = "expected"
+    joint_path: Literal["rollout", "teacher_forced"] = "rollout"  # module docstring
     tokenizer: HRVQVAEConfig = field(default_factory=HRVQVAEConfig)
     prior: STPixelCNNConfig = field(default_factory=STPixelCNNConfig)
 
@@ -74,22 +87,24 @@ class SHRVQVAE(TokenizedPredictor):
         cfg, levels = self.config, self.tokenizer.levels
         # the codes as the tokenizer stage left the encoder and codebooks: without gradient, and with the quantiser
         # in evaluation mode, so that its EMA updates and dead-code restarts do not move the codebooks (§4.4)
-        training = self.tokenizer.training
-        self.tokenizer.eval()
-        try:
+        with evaluating(self.tokenizer):
             codes = self.tokenizer.encode(clips[:, :cfg.clip_frames])
-        finally:
-            self.tokenizer.train(training)
         logits, targets = self.prior.logits(codes, first=cfg.context_frames)  # (B, M, n, Tf, h, w), (B, n, Tf, h, w)
         nll = F.cross_entropy(logits.float(), targets)
-        if cfg.joint_path == "gumbel":
-            probs = F.gumbel_softmax(logits.float(), tau=1.0, hard=True, dim=1)
+        b, tf = targets.shape[0], targets.shape[2]
+        if cfg.joint_path == "rollout":
+            context = {level: c[:, :cfg.context_frames] for level, c in codes.items()}
+            with evaluating(self.prior):  # the future as the prior generates it at test time
+                codes = self.prior.sample(context, greedy=not self.stochastic)
+            own, generated = self.prior.logits(codes, first=cfg.context_frames)
+            soft = own.float().softmax(dim=1)
+            hard = F.one_hot(generated, soft.shape[1]).movedim(-1, 1).to(soft.dtype)
+            probs = hard + soft - soft.detach()  # straight through: the generated codewords, the softmax's gradient
         else:
             probs = logits.float().softmax(dim=1)
-        b, tf = targets.shape[0], targets.shape[2]
         per_layer = [probs[:, :, i].permute(0, 2, 3, 4, 1).flatten(0, 1) for i in range(len(levels))]  # (B*Tf, h, w, M)
-        true = [codes[level][:, cfg.context_frames:].flatten(0, 1) for level in levels]
-        latent = self.tokenizer.quantizer.expected(per_layer, true)  # (B*Tf, h, w, D)
+        coarser = [codes[level][:, cfg.context_frames:].flatten(0, 1) for level in levels]
+        latent = self.tokenizer.quantizer.expected(per_layer, coarser)  # (B*Tf, h, w, D)
         predicted = self.tokenizer.decode_latent(latent, (b, tf))
         reconstruction = F.mse_loss(predicted.float(), clips[:, cfg.context_frames:cfg.clip_frames])
         total = nll + cfg.joint_weight * reconstruction

@@ -50,6 +50,7 @@ class VideoVQVAEConfig:
     beta: float = 0.25
     decay: float = 0.99
     restart_after: int = 100  # steps unused before a code is re-seeded; 0: off (the paper's behaviour)
+    restart_from: Literal["any", "poorly_quantised"] = "any"  # which encoder outputs re-seed it (nn/quantize.py)
     mask_bottom_prob: float = 0.25
     bottom_sees_top: bool = True  # VQ-VAE-2: the bottom is quantised from stage 1's features and the decoded top
 
@@ -98,8 +99,9 @@ class VideoVQVAE(Tokenizer):
             self.dec_top = nn.Sequential(
                 nn.Conv3d(c.code_dim, c.hidden, 3, padding=1), ResidualStack3d(c.hidden, c.residual, c.layers),
                 nn.ConvTranspose3d(c.hidden, c.code_dim, 4, stride=2, padding=1))
-        self.vq_top = EMAVectorQuantizer(c.num_codes, c.code_dim, c.beta, c.decay, restart_after=c.restart_after)
-        self.vq_bottom = EMAVectorQuantizer(c.num_codes, c.code_dim, c.beta, c.decay, restart_after=c.restart_after)
+        self.vq_top, self.vq_bottom = (
+            EMAVectorQuantizer(c.num_codes, c.code_dim, c.beta, c.decay, restart_after=c.restart_after,
+                               restart_from=c.restart_from) for _ in range(2))
         self.upsample_top = nn.ConvTranspose3d(c.code_dim, c.code_dim, 4, stride=2, padding=1)
         self.decoder = nn.Sequential(
             nn.Conv3d(2 * c.code_dim, c.hidden, 3, padding=1), ResidualStack3d(c.hidden, c.residual, c.layers),
