@@ -152,14 +152,17 @@ class TimeBudget(L.Callback):
 
 
 class LogLines(L.Callback):
-    """Where stderr is not a terminal (a log file, CI), a line every ``every`` steps: step, loss, speed."""
+    """Where stderr is not a terminal (a log file, CI), a line every ``every`` optimizer steps: step, loss, speed.
+    Once per step: with gradient accumulation several batches end at one step."""
 
     def __init__(self, every: int):
-        self.every, self.last_time = every, None
+        self.every, self.last_time, self.last_step = every, None, None
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
-        if sys.stderr.isatty() or not trainer.is_global_zero or trainer.global_step % self.every:
+        step = trainer.global_step
+        if sys.stderr.isatty() or not trainer.is_global_zero or step % self.every or step == self.last_step:
             return
+        self.last_step = step
         now = time.monotonic()
         speed = f", {self.every / (now - self.last_time):.2f} steps/s" if self.last_time else ""
         loss = trainer.callback_metrics.get("train/loss")
