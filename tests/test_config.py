@@ -80,6 +80,21 @@ def test_yaml_overrides_and_saved_config_round_trip(tmp_path):
         config.load(Outer, path, ["inner.width"])
 
 
+def test_a_learning_rate_written_1e_3_is_a_number():
+    """PyYAML reads 1e-3 (no dot) as a string; a float field takes it, an int or str field is unchanged."""
+    from pathlib import Path
+
+    from vidpred.training.config import load_experiment
+
+    path = Path(__file__).parents[1] / "configs" / "mmnist" / "s_hr_vqvae.yaml"
+    cfg = load_experiment(path, ["optim.lr=1e-3", "stages.prior.lr=3E-4"])
+    assert cfg.optim.lr == 0.001 and cfg.stages["prior"].lr == 0.0003
+    with pytest.raises(ConfigError, match="optim.lr: expected float"):
+        load_experiment(path, ["optim.lr=fast"])
+    with pytest.raises(ConfigError, match="trainer.batch_size: expected int"):
+        load_experiment(path, ["trainer.batch_size=1e3"])
+
+
 def test_every_shipped_config_resolves():
     """Each experiment under configs/ loads (presets expanded, stage names checked against the model's pipeline)."""
     from pathlib import Path

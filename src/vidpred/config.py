@@ -15,12 +15,16 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import os
+import re
 import types
 import typing
 from pathlib import Path
 from typing import Any, Literal, Union
 
 import yaml
+
+# YAML 1.1 (PyYAML) reads a number in exponent notation without a dot, such as 1e-3, as a string
+EXPONENT = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+")
 
 
 class ConfigError(ValueError):
@@ -100,6 +104,8 @@ def _convert(value: Any, tp: Any, path: str) -> Any:
             return value
     elif tp is float:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        if isinstance(value, str) and EXPONENT.fullmatch(value.strip()):
             return float(value)
     elif tp is str:
         if isinstance(value, str):
