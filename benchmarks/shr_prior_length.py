@@ -3,9 +3,11 @@
 
     .venv/bin/python benchmarks/shr_prior_length.py --run RUN --snapshots RUN/snapshots [--clips 100] \
         [--out benchmarks/results/shr_prior_length.json]
+    .venv/bin/python benchmarks/shr_prior_length.py --run pretrained/mmnist_s_hr_vqvae   # its prior as saved
 
 RUN is a finished S-HR-VQVAE run folder (its tokenizer is used as it is); ``--snapshots`` holds copies of the
-prior stage's ``last.ckpt`` taken while it trained (any names; each checkpoint's own step is read from it). The
+prior stage's ``last.ckpt`` taken while it trained (any names; each checkpoint's own step is read from it);
+without it the prior is scored as saved (its step: ``--step``, for the table). The
 validation slice: ``--clips`` Moving MNIST sequences from the *training* distribution (training digits) at
 sequence numbers from 1,000,000 on -- never in the codes the prior trains on (the first ``train_clips``) nor in the
 test set. For each snapshot: the teacher-forced NLL of the slice's predicted frames' codes (nats per code), and the
@@ -47,7 +49,8 @@ def score(model, clips: torch.Tensor) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--run", type=Path, required=True)
-    parser.add_argument("--snapshots", type=Path, required=True)
+    parser.add_argument("--snapshots", type=Path)
+    parser.add_argument("--step", default="as saved")
     parser.add_argument("--clips", type=int, default=100)
     parser.add_argument("--out")
     args = parser.parse_args()
@@ -64,14 +67,14 @@ def main() -> None:
     truth = clips[:, cfg.context_frames:]
     blank = {"mse": round(mse(torch.zeros_like(truth), truth).mean().item(), 2),
              "ssim_uniform7": round(ssim_uniform7(torch.zeros_like(truth), truth).mean().item(), 4)}
-    rows = []
-    for path in sorted(args.snapshots.glob("*.ckpt")):
+    rows = [] if args.snapshots else [{"step": args.step, **score(model, clips)}]
+    for path in sorted(args.snapshots.glob("*.ckpt")) if args.snapshots else []:
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)
         state = {key.removeprefix("model."): value for key, value in checkpoint["state_dict"].items()}
         model.prior.load_state_dict(state)
         rows.append({"step": checkpoint["global_step"], **score(model, clips)})
         print(rows[-1], file=sys.stderr)
-    rows.sort(key=lambda row: row["step"])
+    rows.sort(key=lambda row: str(row["step"]).zfill(12))
     print(f"| prior step | validation NLL (nats/code) | rollout MSE | rollout SSIM |\n|---|---|---|---|")
     for row in rows:
         print(f"| {row['step']} | {row['nats_per_code']} | {row['mse']} | {row['ssim_uniform7']} |")
