@@ -75,7 +75,7 @@ def main() -> None:
         rows.append({"step": checkpoint["global_step"], **score(model, clips)})
         print(rows[-1], file=sys.stderr)
     rows.sort(key=lambda row: str(row["step"]).zfill(12))
-    print(f"| prior step | validation NLL (nats/code) | rollout MSE | rollout SSIM |\n|---|---|---|---|")
+    print("| prior step | validation NLL (nats/code) | rollout MSE | rollout SSIM |\n|---|---|---|---|")
     for row in rows:
         print(f"| {row['step']} | {row['nats_per_code']} | {row['mse']} | {row['ssim_uniform7']} |")
     print(f"| blank | | {blank['mse']} | {blank['ssim_uniform7']} |")
