@@ -15,8 +15,9 @@ distance from its nearest codeword, as k-means++ seeds: the vectors the codebook
 ~93% of a batch's vectors are background, so "any" re-seeds dead codewords mostly with yet another background
 vector; "poorly_quantised" re-seeds them with strokes. Measured (docs/RESULTS.md, [fidelity] item 7): it uses every
 codeword and lowers the MSE, but the background comes back exactly black less often and SSIM drops, so "any" is
-the default; without restarts the Video VQ-VAE's codebooks collapse (6 of 512 top codes used). Under DDP the statistics are summed over
-processes and restarts are broadcast from rank 0, so every process keeps the same codebook.
+the default; without restarts the Video VQ-VAE's codebooks collapse (6 of 512 top codes used). Under DDP the
+statistics are summed over processes and restarts are broadcast from rank 0, so every process keeps the same
+codebook.
 
 **Groups** (``group_size``): the codewords may be split into groups of ``group_size`` and each vector searched only
 within the group its caller names (``forward(z, group=...)``). HR-VQVAE's codebook tree (``ResidualTreeQuantizer``)
@@ -178,7 +179,9 @@ class EMAVectorQuantizer(nn.Module):
         codes = self.nearest(flat.detach(), group)
         quantized = self.lookup(codes).view_as(z)  # the codebook before this batch's update, as VQ-VAE-2
         if self.training:
-            error = (flat.detach() - quantized.detach().view_as(flat)).pow(2).sum(1)
+            error = None  # each row's squared distance from its codeword, before this batch's update
+            if self.restart_after and self.restart_from == "poorly_quantised":
+                error = (flat.detach() - quantized.detach().view_as(flat)).pow(2).sum(1)
             counts = self.ema_update(flat.detach(), codes)
             if self.restart_after:
                 self.restart_dead_codes(flat.detach(), counts, group, error)
