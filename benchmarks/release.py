@@ -356,13 +356,10 @@ def stage_names(config: Path) -> list[str]:
     if not config.is_file():
         return []
     sys.path.insert(0, str(SRC))
-    from vidpred.config import read_yaml
-    from vidpred.training.config import DATA_STATS, load_experiment
+    from vidpred.training.config import load_saved_experiment
     from vidpred.training.stages import stages_for
 
-    saved = read_yaml(config)
-    saved.pop(DATA_STATS, None)
-    return [stage.name for stage in stages_for(load_experiment(base=saved))]
+    return [stage.name for stage in stages_for(load_saved_experiment(config))]
 
 
 def stage_summaries(run: Path) -> dict:

@@ -56,13 +56,14 @@ def main() -> None:
     args = parser.parse_args()
     from vidpred.data import build_dataset
     from vidpred.eval.metrics import mse, ssim_uniform7
-    from vidpred.models.io import load_model
+    from vidpred.models.io import CONFIG_FILE, load_model
+    from vidpred.training.config import load_saved_experiment
 
     model = load_model(args.run).eval()
     cfg = model.config
     if cfg.name != "s_hr_vqvae":
         raise SystemExit(f"{args.run} is a {cfg.name} run; this measures S-HR-VQVAE's prior")
-    train = build_dataset(load_data_config(args.run), "train")
+    train = build_dataset(load_saved_experiment(args.run / CONFIG_FILE).data, "train")
     clips = torch.stack([train[VALIDATION_START + i][:cfg.tokenizer.num_frames] for i in range(args.clips)])
     truth = clips[:, cfg.context_frames:]
     blank = {"mse": round(mse(torch.zeros_like(truth), truth).mean().item(), 2),
@@ -82,17 +83,6 @@ def main() -> None:
     if args.out:
         save_result(args.out, "benchmarks/shr_prior_length.py", run=str(args.run), clips=args.clips,
                     validation_start=VALIDATION_START, snapshots=rows, blank=blank)
-
-
-def load_data_config(run: Path):
-    """The data config the run trained with (its saved config, without the measured intensity record)."""
-    from vidpred.config import read_yaml
-    from vidpred.models.io import CONFIG_FILE, DATA_STATS
-    from vidpred.training.config import load_experiment
-
-    saved = read_yaml(run / CONFIG_FILE)
-    saved.pop(DATA_STATS, None)
-    return load_experiment(base=saved).data
 
 
 if __name__ == "__main__":

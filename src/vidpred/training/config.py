@@ -174,3 +174,11 @@ def run_config(cfg: ExperimentConfig, folder) -> dict:
 
 def load_experiment(path=None, overrides=(), base: dict | None = None) -> ExperimentConfig:
     return load_config(ExperimentConfig, path, list(overrides), base)
+
+
+def load_saved_experiment(path) -> ExperimentConfig:
+    """The experiment in a config file as a run saves it (``runs/<name>/config.yaml``): its recorded
+    ``data_stats`` are a measurement, not a setting, and are left out."""
+    saved = read_yaml(path)
+    saved.pop(DATA_STATS, None)
+    return load_experiment(base=saved)

@@ -28,7 +28,8 @@ from vidpred.config import ConfigError, atomic_write_text, read_yaml, to_dict
 from vidpred.data import build_dataset
 from vidpred.data.base import intensity_stats
 from vidpred.models.io import CONFIG_FILE, WEIGHTS_FILE, build_model, check_same_model
-from vidpred.training.config import DATA_STATS, ExperimentConfig, StageSettings, last_checkpoint, load_experiment
+from vidpred.training.config import (DATA_STATS, ExperimentConfig, StageSettings, last_checkpoint, load_experiment,
+                                     load_saved_experiment)
 from vidpred.training.fit import check_checkpoint, train_predictor, weights_digest  # noqa: F401  (the one-run API)
 from vidpred.training.stages import stage_config, stages_for
 
@@ -104,9 +105,7 @@ def model_from_checkpoint(folder: str | Path):
     """The model of an unfinished single-stage run, from its last checkpoint (loaded with ``weights_only``), and
     the step it was written at: what ``vidpred export`` gives for a run stopped before it published its weights."""
     folder = Path(folder)
-    saved = read_yaml(folder / CONFIG_FILE)
-    saved.pop(DATA_STATS, None)
-    cfg = load_experiment(base=saved)
+    cfg = load_saved_experiment(folder / CONFIG_FILE)
     if len(stages_for(cfg)) > 1:
         raise ConfigError(f"{folder} trains in stages and has not finished them; export it once `vidpred train` "
                           "has run every stage")
