@@ -1,6 +1,7 @@
 """Training steps under bf16 autocast against float32 on this machine: step time and the loss reached.
 
-    .venv/bin/python benchmarks/bf16_training.py [--steps 40] [--layers-only] [--out benchmarks/results/bf16_training.json]
+    .venv/bin/python benchmarks/bf16_training.py [--steps 40] [--layers-only] \
+        [--out benchmarks/results/bf16_training.json]
 
 For each trainable part of the Moving MNIST Video VQ-VAE preset (``video_vqvae_mmnist``: the tokenizer, the top
 prior, the bottom prior) the script builds the part from one seed, trains it ``--steps`` steps with (fused) Adam
@@ -8,7 +9,8 @@ on the same fixed batches, once in float32 and once under ``torch.autocast(bfloa
 ``bf16-mixed`` does), and reports the median step time after 3 warm-up steps and the mean loss of the last 10
 steps. The tokenizer trains on Moving MNIST clips; the priors on the codes of those clips under the committed
 tokenizer (``pretrained/mmnist_video_vqvae``) when it is there, else under the fresh tokenizer. Batches are the
-Moving MNIST config's (configs/mmnist/video_vqvae.yaml: tokenizer 16 clips, top prior 32, bottom prior 16). Threads: torch's default (2 on this machine).
+Moving MNIST config's (configs/mmnist/video_vqvae.yaml: tokenizer 16 clips, top prior 32, bottom prior 16).
+Threads: torch's default (2 on this machine).
 """
 from __future__ import annotations
 

@@ -20,7 +20,7 @@ from pathlib import Path
 import torch
 
 from vidpred.data import build_dataset, data_config
-from vidpred.registry import dataset_spec
+from vidpred.data.registry import dataset_spec
 
 
 def machine() -> str:

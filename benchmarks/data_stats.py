@@ -14,10 +14,9 @@ import time
 
 import torch
 
+from data_loading import save_result
 from vidpred.data import build_dataset, data_config
 from vidpred.data.base import intensity_stats, unlike_training_data
-
-from data_loading import save_result
 
 DATA = {  # name: (fields, test clips checked)
     "moving_mnist": ({"num_test": 500}, 500),

@@ -79,13 +79,12 @@ def _child_cpu_seconds() -> float:
 
 
 def summary(runs: Path, out: Path) -> None:
-    import numpy as np
     import torch
+    from PIL import Image
 
     from vidpred.data import build_dataset, data_config
     from vidpred.io.grid import GridRow, make_grid
     from vidpred.models.io import load_model
-    from PIL import Image
 
     rows, table = [], []
     test = build_dataset(data_config("moving_mnist", num_frames=20, num_digits=1), "test")
@@ -110,7 +109,7 @@ def summary(runs: Path, out: Path) -> None:
                          for name, m in metrics.items()}})
     for i in range(4):
         rows.append(GridRow(clips[i], f"sequence {i + 1}: truth", num_context=10))
-        for system, (context, video) in predictions.items():
+        for system, (_context, video) in predictions.items():
             rows.append(GridRow(torch.cat([clips[i, :10], video[i]]), system, num_context=10, predicted=True))
     out.parent.mkdir(parents=True, exist_ok=True)
     Image.fromarray(make_grid(rows)).save(out.with_suffix(".png"))

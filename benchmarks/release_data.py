@@ -21,7 +21,6 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from data_loading import save_result  # noqa: E402
-
 from vidpred.data import build_dataset  # noqa: E402
 from vidpred.training.config import load_experiment  # noqa: E402
 from vidpred.training.loader import ResumableLoader  # noqa: E402
@@ -46,7 +45,8 @@ def main() -> None:
         seconds = time.perf_counter() - started
         clips = args.batches * batch / seconds
         rows.append({"config": path.name, "data": cfg.data.name, "frames": cfg.data.num_frames, "batch_size": batch,
-                     "clips_per_second_one_core": round(clips, 1), "steps_per_second_one_worker": round(clips / batch, 2),
+                     "clips_per_second_one_core": round(clips, 1),
+                     "steps_per_second_one_worker": round(clips / batch, 2),
                      "num_workers": cfg.trainer.num_workers,
                      "steps_per_second_with_its_workers": round(clips / batch * max(1, cfg.trainer.num_workers), 1)})
         print(f"{path.name}: {cfg.data.name} x {cfg.data.num_frames} frames, {clips:.0f} clips/s on one core = "

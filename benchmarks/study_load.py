@@ -22,7 +22,6 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
 from data_loading import save_result  # noqa: E402
-
 from vidpred.study.app import free_port, start_server  # noqa: E402
 from vidpred.study.loadtest import run_load  # noqa: E402
 from vidpred.study.store import StudyStore  # noqa: E402
@@ -62,7 +61,8 @@ def main() -> None:
         walls.append(wall)
     ms = np.array(seconds) * 1000
     summary = {"requests": len(ms), "median_ms": float(np.median(ms)), "p90_ms": float(np.percentile(ms, 90)),
-               "p99_ms": float(np.percentile(ms, 99)), "judgements_per_second": args.judgements / float(np.median(walls)),
+               "p99_ms": float(np.percentile(ms, 99)),
+               "judgements_per_second": args.judgements / float(np.median(walls)),
                "raters": args.raters, "judgements": args.judgements, "repeats": args.repeats}
     print(", ".join(f"{k} {v:.1f}" if isinstance(v, float) else f"{k} {v}" for k, v in summary.items()))
     save_result(args.out, "study_load.py", **summary)

@@ -1,6 +1,7 @@
 """A dry run of a study with scripted raters in headless Chromium: the whole pipeline, no human judgement.
 
-    .venv/bin/python benchmarks/study_scripted_raters.py STUDY_DIR [--raters 3] [--out benchmarks/results/study_dry_run.json]
+    .venv/bin/python benchmarks/study_scripted_raters.py STUDY_DIR [--raters 3] \
+        [--out benchmarks/results/study_dry_run.json]
 
 Serves STUDY_DIR (made by `vidpred study create`) with `vidpred study serve` on a free loopback port; each scripted
 rater (``vidpred.study.browser.Rater``, its own browser) signs in, waits for each pair's context to play, checks
@@ -18,7 +19,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 from data_loading import save_result  # noqa: E402
-
 from vidpred.study.app import free_port, start_server  # noqa: E402
 from vidpred.study.browser import Rater  # noqa: E402
 

@@ -44,7 +44,7 @@ def main() -> None:
     for name, bf16 in (("float32", False), ("bf16", True)):
         config = PRESETS[args.preset]()
         config.width = args.width or config.width
-        run = train(lambda: build_model(config), [batch], bf16, args.steps, lr=args.lr)
+        run = train(lambda config=config: build_model(config), [batch], bf16, args.steps, lr=args.lr)
         step = run["seconds_per_step"]
         results[name] = {"seconds_per_step": round(step, 3), "sequences_per_second": round(args.batch / step, 2),
                          "final_loss": round(run["final_loss"], 5)}

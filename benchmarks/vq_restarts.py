@@ -18,7 +18,6 @@ MSE per frame beside a black frame's. Prints a Markdown table and saves JSON.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 

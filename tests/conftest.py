@@ -11,7 +11,6 @@ import yaml
 
 from vidpred.io.video import write_video
 
-
 # The device the device-aware tests (the registry-wide model contract, cached sampling) run on: cpu, or e.g.
 # VIDPRED_TEST_DEVICE=cuda on a GPU machine (benchmarks/release.py runs them there first).
 TEST_DEVICE = os.environ.get("VIDPRED_TEST_DEVICE", "cpu")

@@ -6,7 +6,7 @@ from vidpred import config
 from vidpred.config import ConfigError
 from vidpred.data import data_config
 from vidpred.data.moving_mnist import MovingMNISTConfig
-from vidpred.registry import dataset_spec
+from vidpred.data.registry import dataset_spec
 
 
 @dataclass

@@ -3,8 +3,8 @@ work, and leaves no partial output. Most tests run the real command in a subproc
 import os
 import signal
 import subprocess
-import time
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -133,8 +133,8 @@ def test_zero_and_negative_counts_are_refused(tmp_path, argv, expected):
 
 
 def test_zero_through_the_python_api_is_refused_not_read_as_the_default():
-    from vidpred.eval.protocol import EvalSettings, evaluate, get_protocol
     from vidpred.config import ConfigError
+    from vidpred.eval.protocol import EvalSettings, evaluate, get_protocol
     from vidpred.models.io import build_model
 
     model = build_model("copy_last")

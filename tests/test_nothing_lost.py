@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from vidpred.cli import main
 
 PRETRAINED = Path(__file__).parents[1] / "pretrained"

@@ -1,21 +1,21 @@
 """vidpred: stochastic video prediction.
 
-Public API: :func:`list_datasets`, :func:`list_models`, :func:`load`, :func:`predict`. Video tensors at every public boundary
-are ``(B, T, C, H, W)`` (a single clip ``(T, C, H, W)``), float32 in [0, 1].
+Public API: :func:`list_datasets`, :func:`list_models`, :func:`load`, :func:`predict`. Video tensors at every
+public boundary are ``(B, T, C, H, W)`` (a single clip ``(T, C, H, W)``), float32 in [0, 1].
 """
 __version__ = "0.1.0"
 
 
 def list_datasets() -> list[str]:
     """Names of the registered data sets (``vidpred data list`` shows them with descriptions)."""
-    from vidpred.registry import dataset_names
+    from vidpred.data.registry import dataset_names
 
     return dataset_names()
 
 
 def list_models() -> list[str]:
     """Names of the registered models."""
-    from vidpred.registry import model_names
+    from vidpred.models.registry import model_names
 
     return model_names()
 

@@ -86,8 +86,9 @@ def _section(protocol_name: str, models: dict, out: Path, sequences: int, sample
 
 def _table(section: dict, samples: int) -> list[str]:
     metrics = next(iter(section["metrics"].values()))
-    decoding = ", ".join(f"{label}: {'one prediction per clip' if label in section['deterministic'] else f'best of {samples}'}"
-                         for label in section["metrics"] if label not in ("copy_last", "blank"))
+    decoding = ", ".join(
+        f"{label}: " + ("one prediction per clip" if label in section["deterministic"] else f"best of {samples}")
+        for label in section["metrics"] if label not in ("copy_last", "blank"))
     lines = [f"**{section['protocol']}** ({section['data']}: {section['context']} context frames, "
              f"{section['horizon']} predicted; {decoding}; report: `{section['folder']}/report.html`)", "",
              "| model | " + " | ".join(metrics) + " |", "|---|" + "---|" * len(metrics)]

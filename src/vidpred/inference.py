@@ -205,5 +205,6 @@ def predict_to_file(model: Predictor, source: str, out: str | Path, context: int
     if frames_out:
         Path(frames_out).parent.mkdir(parents=True, exist_ok=True)  # as write_grid does for the grid
         np.save(frames_out, prediction.numpy().astype(np.float32), allow_pickle=False)
-    notes.append(f"wrote {shown_as or out} ({label}: {count(k, 'context frame')}, {h} predicted, {count(samples, 'sample')})")
+    notes.append(f"wrote {shown_as or out} ({label}: {count(k, 'context frame')}, {h} predicted, "
+                 f"{count(samples, 'sample')})")
     return notes

@@ -6,9 +6,10 @@ from PIL import Image
 from vidpred.data import DataError, build_dataset, data_config
 from vidpred.data import cache as cache_module
 from vidpred.data.cache import FrameStore
-from vidpred.data.kth import parse_sequences_file, scan as kth_scan
+from vidpred.data.kth import parse_sequences_file
+from vidpred.data.kth import scan as kth_scan
+from vidpred.data.registry import dataset_spec
 from vidpred.data.video_folder import hash_split
-from vidpred.registry import dataset_spec
 
 
 def make_kth(root, write_clip):

@@ -6,8 +6,7 @@ import torch
 from vidpred.data import build_dataset, data_config, mnist_digits
 from vidpred.data import moving_mnist as mm
 from vidpred.data import stochastic_moving_mnist as smm
-from vidpred.data.synthetic import scaled_digits, fixed_test_sequence
-
+from vidpred.data.synthetic import fixed_test_sequence, scaled_digits
 
 SHIPPED_DIGITS_SHA256 = "2913c6b6527114b7307e1086335a7665e3f94c74aba3d67525e6f116bf5ae20f"
 

@@ -11,8 +11,7 @@ from scipy import stats
 from vidpred.config import ConfigError
 from vidpred.data import build_dataset, data_config
 from vidpred.eval import fvd, metrics
-from vidpred.eval.protocol import (PROTOCOLS, EvalSettings, best_of_n, confidence_interval, evaluate,
-                                   get_protocol)
+from vidpred.eval.protocol import PROTOCOLS, EvalSettings, best_of_n, confidence_interval, evaluate, get_protocol
 from vidpred.eval.report import compare, write_results
 from vidpred.models.base import LossOutput, ModelConfig, Predictor
 from vidpred.models.io import build_model

@@ -3,9 +3,9 @@ import pytest
 import torch
 
 from vidpred.config import ConfigError
-from vidpred.models.io import build_model, load_model, save_model
 from vidpred.models.base import Predictor
-from vidpred.registry import model_names, model_spec
+from vidpred.models.io import build_model, load_model, save_model
+from vidpred.models.registry import model_names, model_spec
 
 # every registered model, staged and stochastic ones included: registering a model puts it under these tests
 MODELS = model_names()

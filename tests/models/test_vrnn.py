@@ -244,7 +244,7 @@ def test_the_elbo_is_refused_for_models_without_latents():
     from vidpred.config import ConfigError
     from vidpred.data import data_config
     from vidpred.eval.elbo import elbo_report
-    from vidpred.registry import model_spec
+    from vidpred.models.registry import model_spec
 
     model = build_model(model_spec("copy_last").config_cls(name="copy_last"))
     with pytest.raises(ConfigError, match="the ELBO is measured for latent-variable models"):

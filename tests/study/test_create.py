@@ -71,8 +71,8 @@ def _vrnn(**fields):
     """A tiny VRNN: it conditions on exactly its ``num_context`` frames."""
     import dataclasses
 
+    from vidpred.models.registry import model_spec
     from vidpred.models.vrnn import VRNN
-    from vidpred.registry import model_spec
 
     return VRNN(dataclasses.replace(model_spec("vrnn").test_config(), **fields)).eval()
 

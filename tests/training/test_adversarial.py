@@ -9,8 +9,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from vidpred.models.base import LossOutput, ModelConfig, Predictor
-from vidpred.registry import MODELS, ModelSpec
+from vidpred.models.base import LossOutput, ModelConfig, ModelSpec, Predictor
+from vidpred.models.registry import MODELS
 from vidpred.training.config import load_experiment
 from vidpred.training.runner import train
 

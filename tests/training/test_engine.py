@@ -11,9 +11,9 @@ import torch
 import yaml
 
 from vidpred.config import ConfigError
-from vidpred.models.base import LossOutput, ModelConfig, Predictor
+from vidpred.models.base import LossOutput, ModelConfig, ModelSpec, Predictor
 from vidpred.models.io import load_model, training_data
-from vidpred.registry import MODELS, ModelSpec, register_model
+from vidpred.models.registry import MODELS, register_model
 from vidpred.training.config import load_experiment
 from vidpred.training.errors import NonFiniteLoss
 from vidpred.training.runner import train, train_predictor

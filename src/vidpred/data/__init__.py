@@ -1,7 +1,7 @@
-"""Data sets. Importing this package registers every one of them (see ``vidpred.registry``)."""
-from vidpred.data import bair, kth, moving_mnist, sample_clips, stochastic_moving_mnist, video_folder  # noqa: F401
+"""Data sets: each in its module; ``registry`` knows them by name; ``data_config`` and ``build_dataset`` are how
+the rest of vidpred makes one."""
 from vidpred.data.base import ClipDataset, DataConfig, DataError
-from vidpred.registry import dataset_spec
+from vidpred.data.registry import dataset_spec
 
 
 def data_config(name: str, **fields):

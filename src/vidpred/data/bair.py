@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from typing import Literal
 
 from vidpred.data.base import SPLITS, DataError, FileDataConfig, VideoEntry, file_dataset_spec, require_root
-from vidpred.registry import register_dataset
 
 LAYOUT = "{root}/{train,test}/{trajectory}/{t}.png (numbered PNG frames, one folder per trajectory)"
 
@@ -36,5 +35,5 @@ def scan(cfg: BAIRConfig) -> list[VideoEntry]:
     return entries
 
 
-SPEC = register_dataset(file_dataset_spec(
-    "bair", BAIRConfig, scan, "BAIR robot pushing, PNG export {train,test}/{traj}/{t}.png, 64x64 RGB, 30 frames"))
+SPEC = file_dataset_spec(
+    "bair", BAIRConfig, scan, "BAIR robot pushing, PNG export {train,test}/{traj}/{t}.png, 64x64 RGB, 30 frames")

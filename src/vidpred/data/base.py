@@ -10,19 +10,20 @@ from __future__ import annotations
 
 import dataclasses
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from vidpred.progress import track
 
 from vidpred.data.cache import FrameStore, StoreWriter, VideoRecord
 from vidpred.data.errors import DataError
 from vidpred.io.outputs import count
 from vidpred.io.video import VideoReadError, probe_num_frames, read_video
+from vidpred.progress import track
 
 SPLITS = ("train", "test")
 

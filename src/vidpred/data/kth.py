@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Literal
 
 from vidpred.data.base import DataError, FileDataConfig, VideoEntry, file_dataset_spec, require_root
-from vidpred.registry import register_dataset
 
 ACTIONS = ("boxing", "handclapping", "handwaving", "jogging", "running", "walking")
 FILE_PATTERN = re.compile(r"^person(\d{2})_([a-z]+)_d(\d)_uncomp\.avi$")
@@ -69,6 +68,6 @@ def scan(cfg: KTHConfig) -> list[VideoEntry]:
     return entries
 
 
-SPEC = register_dataset(file_dataset_spec(
+SPEC = file_dataset_spec(
     "kth", KTHConfig, scan,
-    "KTH actions: {action}/person{NN}_{action}_d{K}_uncomp.avi, grey, subjects 1-16 train / 17-25 test"))
+    "KTH actions: {action}/person{NN}_{action}_d{K}_uncomp.avi, grey, subjects 1-16 train / 17-25 test")

@@ -20,7 +20,6 @@ import numpy as np
 from vidpred.data.base import DataError, DatasetSpec
 from vidpred.data.cache import VideoRecord
 from vidpred.data.synthetic import DigitDataConfig, Trajectory, build_digit_dataset, prepare_test_set
-from vidpred.registry import register_dataset
 
 
 @dataclass
@@ -95,7 +94,7 @@ def prepare(cfg: MovingMNISTConfig, out: Path) -> dict:
     return prepare_test_set(cfg, out, generate)
 
 
-SPEC = register_dataset(DatasetSpec(
+SPEC = DatasetSpec(
     name="moving_mnist", config_cls=MovingMNISTConfig, build=build, prepare=prepare,
     description="Moving MNIST (Srivastava 2015): 2 digits, 64x64, 20 frames, deterministic bounces; "
-                "train generated on the fly, fixed seeded test set"))
+                "train generated on the fly, fixed seeded test set")

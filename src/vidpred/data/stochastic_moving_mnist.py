@@ -20,7 +20,6 @@ import numpy as np
 
 from vidpred.data.base import DatasetSpec
 from vidpred.data.synthetic import DigitDataConfig, Trajectory, build_digit_dataset, prepare_test_set, scaled_digits
-from vidpred.registry import register_dataset
 
 
 @dataclass
@@ -98,6 +97,6 @@ def prepare(cfg: StochasticMovingMNISTConfig, out: Path) -> dict:
     return prepare_test_set(cfg, out, generate)
 
 
-SPEC = register_dataset(DatasetSpec(
+SPEC = DatasetSpec(
     name="stochastic_moving_mnist", config_cls=StochasticMovingMNISTConfig, build=build, prepare=prepare,
-    description="Stochastic Moving MNIST (SVG §4.2): 1-2 digits, 64x64, new random velocity at every wall hit"))
+    description="Stochastic Moving MNIST (SVG §4.2): 1-2 digits, 64x64, new random velocity at every wall hit")

@@ -11,18 +11,19 @@ from __future__ import annotations
 import hashlib
 import json
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, ClassVar
+from typing import ClassVar
 
 import numpy as np
 import torch
-from vidpred.progress import track
 
 from vidpred.data import mnist_digits
 from vidpred.data.base import ClipDataset, DataConfig, check_split, open_store
 from vidpred.data.cache import FrameStore, StoreWriter, default_cache_root
 from vidpred.io.outputs import staged_outputs
+from vidpred.progress import track
 
 TRAIN_STREAM = 1  # keeps training streams apart from test sequence i, seeded by (seed, i)
 

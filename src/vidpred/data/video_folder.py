@@ -13,7 +13,6 @@ from typing import Literal
 
 from vidpred.data.base import DataError, FileDataConfig, VideoEntry, file_dataset_spec, find_files, require_root
 from vidpred.io.video import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS
-from vidpred.registry import register_dataset
 
 LAYOUT = ("a folder tree of video files (" + " ".join(VIDEO_EXTENSIONS) + ") or folders of numbered frames ("
           + " ".join(IMAGE_EXTENSIONS) + ")")
@@ -48,6 +47,6 @@ def scan(cfg: VideoFolderConfig) -> list[VideoEntry]:
     return sorted(entries, key=lambda e: e.id)
 
 
-SPEC = register_dataset(file_dataset_spec(
+SPEC = file_dataset_spec(
     "video_folder", VideoFolderConfig, scan,
-    "any folder of videos or frame folders (Kinetics-like); split by path hash"))
+    "any folder of videos or frame folders (Kinetics-like); split by path hash")

@@ -26,11 +26,10 @@ torchmetrics' SSIM averages over reflection-padded borders and differs from both
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import torch
-import torch.nn.functional as F
 from torchmetrics.functional.image import peak_signal_noise_ratio
 
 Tensor = torch.Tensor

@@ -24,7 +24,6 @@ import time
 import warnings
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -316,8 +315,10 @@ def evaluate(model, protocol: Protocol, settings: EvalSettings, model_label: str
                 for i in range(min(b, 4 - len(examples))):
                     best_i = int(headline_best[i]) if headline_best is not None else 0
                     examples.append({"context": context[i].cpu(), "target": target[i].cpu(),
-                                     "best": samples[i, best_i].cpu(), "random": samples[i, int(pick.integers(n))].cpu(),
-                                     "id": dataset.clip_id(begin + i) if hasattr(dataset, "clip_id") else str(begin + i)})
+                                     "best": samples[i, best_i].cpu(),
+                                     "random": samples[i, int(pick.integers(n))].cpu(),
+                                     "id": dataset.clip_id(begin + i) if hasattr(dataset, "clip_id")
+                                     else str(begin + i)})
             progress.advance(b)
             if log is not None and begin == 0 and count > b:
                 took = time.perf_counter() - started

@@ -225,7 +225,8 @@ def write_results(evaluation: dict, out: str | Path) -> Path:
     grids = _example_grids(evaluation["examples"], protocol["context"], out, results["n_samples"])
 
     parts = [f"<h1>{html.escape(results['model'])} on {html.escape(protocol['name'])}</h1>",
-             f"<p>{html.escape(protocol['source'])}. Data: <code>{html.escape(protocol['data']['name'])}</code> test split, "
+             f"<p>{html.escape(protocol['source'])}. Data: <code>{html.escape(protocol['data']['name'])}</code> "
+             "test split, "
              f"{results['n_sequences']} sequences; context {protocol['context']} frames, horizon {protocol['horizon']}"
              + (f" (curves to {protocol['eval_horizon']})" if protocol.get("eval_horizon") else "")
              + f"; {results['n_samples']} sample(s) per sequence; seed {results['seed']}. "
@@ -247,7 +248,8 @@ def write_results(evaluation: dict, out: str | Path) -> Path:
         line = f"FVD: {_fmt(results['fvd'])}"
         if results.get("fvd_star") is not None:
             line += f"; FVD* (against reconstructions): {_fmt(results['fvd_star'])}"
-        parts.append(f"<p>{html.escape(line)} — settings: <code>{html.escape(json.dumps(results['fvd_settings']))}</code></p>")
+        settings = html.escape(json.dumps(results["fvd_settings"]))
+        parts.append(f"<p>{html.escape(line)} — settings: <code>{settings}</code></p>")
     if results["diversity"]:
         parts.append("<p>Diversity (mean pairwise distance between samples): " + ", ".join(
             f"{k} {_fmt(v['mean'], v['ci95'])}" for k, v in results["diversity"].items()) + "</p>")
@@ -266,8 +268,8 @@ def write_results(evaluation: dict, out: str | Path) -> Path:
                      + ("Best = best sample by the headline SSIM; random = a sample drawn at random.</p>"
                         if results["n_samples"] > 1 else "One prediction per sequence (a deterministic model).</p>"))
         parts += [_grid_figure(out / g, page) for g in grids if g.endswith(".png")]
-    parts.append("<p>Files: metrics.json, per_frame.csv, " + ", ".join(plots + grids + ([EXAMPLES_FILE] if grids else []))
-                 + ".</p>")
+    files = plots + grids + ([EXAMPLES_FILE] if grids else [])
+    parts.append("<p>Files: metrics.json, per_frame.csv, " + ", ".join(files) + ".</p>")
     html_text = f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(protocol['name'])}</title>" \
                 f"<style>{STYLE}</style></head><body>{''.join(parts)}</body></html>"
     atomic_write_text(page, html_text)

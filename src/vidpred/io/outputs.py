@@ -23,10 +23,10 @@ import shutil
 import signal
 import tempfile
 import threading
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from vidpred.config import ConfigError
 

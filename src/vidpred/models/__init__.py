@@ -1,5 +1,5 @@
-"""Models. Importing this package registers every one of them (see ``vidpred.registry``)."""
-from vidpred.models import baselines, convlstm, hr_vqvae, svg, video_vqvae, vrnn, vrnn_gan  # noqa: F401
+"""Models: each in its module, depending on torch and ``nn/`` alone; ``registry`` knows them by name, ``presets``
+names their sizes, ``io`` saves and loads them."""
 from vidpred.models.base import LossOutput, ModelConfig, Pipeline, Predictor
 from vidpred.models.io import build_model, load_model, save_model
 

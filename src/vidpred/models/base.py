@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import abc
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Literal
@@ -133,3 +134,18 @@ class Predictor(nn.Module, abc.ABC):
     @staticmethod
     def example_batch(cfg: ModelConfig, batch_size: int = 2) -> Tensor:
         return torch.rand(batch_size, cfg.clip_frames, cfg.channels, cfg.image_size, cfg.image_size)
+
+
+@dataclass
+class ModelSpec:
+    """A model the registry (``models/registry.py``) knows: its config dataclass, the class built from it, one line
+    about it, and which kind of training it takes: "loss" (one optimizer on ``loss(batch)``; a model whose
+    ``pipeline_for(config)`` is set trains in stages, each of them so) or "adversarial" (two optimizers, alternating
+    steps; ``training/adversarial.py``). ``test_config`` gives a small config the registry-wide contract tests build
+    (default: the config class's defaults)."""
+    name: str
+    config_cls: type
+    build: Callable
+    description: str
+    training: Literal["loss", "adversarial"] = "loss"
+    test_config: Callable | None = None

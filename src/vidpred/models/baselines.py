@@ -18,8 +18,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from vidpred.models.base import LossOutput, ModelConfig, Predictor, Tensor
-from vidpred.registry import ModelSpec, register_model
+from vidpred.models.base import LossOutput, ModelConfig, ModelSpec, Predictor, Tensor
 
 
 @dataclass
@@ -76,7 +75,9 @@ class LinearExtrapolation(_Baseline):
         return (last + k * step).clamp(0, 1)
 
 
-register_model(ModelSpec("blank", BlankConfig, Blank, "predict black frames (deterministic)"))
-register_model(ModelSpec("copy_last", CopyLastConfig, CopyLast, "repeat the last context frame (deterministic)"))
-register_model(ModelSpec("linear_extrapolation", LinearExtrapolationConfig, LinearExtrapolation,
-                         "continue each pixel's last change, clipped to [0, 1] (deterministic)"))
+SPECS = (
+    ModelSpec("blank", BlankConfig, Blank, "predict black frames (deterministic)"),
+    ModelSpec("copy_last", CopyLastConfig, CopyLast, "repeat the last context frame (deterministic)"),
+    ModelSpec("linear_extrapolation", LinearExtrapolationConfig, LinearExtrapolation,
+              "continue each pixel's last change, clipped to [0, 1] (deterministic)"),
+)

@@ -19,9 +19,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from vidpred.models.base import LossOutput, ModelConfig, Predictor, Tensor
+from vidpred.models.base import LossOutput, ModelConfig, ModelSpec, Predictor, Tensor
 from vidpred.nn.recurrent import ConvLSTMStack
-from vidpred.registry import ModelSpec, register_model
 
 
 @dataclass
@@ -103,5 +102,5 @@ class ConvLSTMPredictor(Predictor):
         return predictions.unsqueeze(1).expand(-1, num_samples, -1, -1, -1, -1).contiguous()
 
 
-register_model(ModelSpec("convlstm", ConvLSTMConfig, ConvLSTMPredictor,
-                         "ConvLSTM (Shi et al. 2015), patch encoder/decoder, recursive prediction (deterministic)"))
+SPEC = ModelSpec("convlstm", ConvLSTMConfig, ConvLSTMPredictor,
+                "ConvLSTM (Shi et al. 2015), patch encoder/decoder, recursive prediction (deterministic)")

@@ -12,7 +12,7 @@ import yaml
 
 from vidpred.config import ConfigError, atomic_write_text, from_dict, read_yaml, to_dict
 from vidpred.models.base import ModelConfig, Predictor
-from vidpred.registry import model_spec
+from vidpred.models.registry import model_spec
 
 CONFIG_FILE = "config.yaml"
 WEIGHTS_FILE = "model.safetensors"

@@ -6,10 +6,13 @@ the presets compose. How a preset trains (batch sizes, steps) is the experiment'
 """
 from __future__ import annotations
 
+from vidpred.config import ConfigError
 from vidpred.models.convlstm import ConvLSTMConfig
-from vidpred.models.hr_vqvae import HRVQVAEConfig, SHRVQVAEConfig, STPixelCNNConfig
+from vidpred.models.hr_vqvae.config import SHRVQVAEConfig, STPixelCNNConfig
+from vidpred.models.hr_vqvae.tokenizer import HRVQVAEConfig
 from vidpred.models.svg import SVGConfig
-from vidpred.models.video_vqvae import BottomPriorConfig, TopPriorConfig, VideoVQConfig, VideoVQVAEConfig
+from vidpred.models.video_vqvae.config import BottomPriorConfig, TopPriorConfig, VideoVQConfig
+from vidpred.models.video_vqvae.tokenizer import VideoVQVAEConfig
 from vidpred.models.vrnn import VRNNConfig
 from vidpred.models.vrnn_gan import VRNNGANConfig
 
@@ -271,3 +274,14 @@ PRESETS = {"convlstm_mmnist": convlstm_mmnist, "convlstm_small": convlstm_small,
            "vrnn_smmnist_convlstm_6": vrnn_smmnist_convlstm_6, "vrnn_bair": vrnn_bair,
            "vrnn_cityscapes": vrnn_cityscapes, "vrnn_smmnist_small": vrnn_smmnist_small,
            "vrnn_gan_smmnist": vrnn_gan_smmnist, "vrnn_gan_small": vrnn_gan_small}
+
+
+def preset(name: str):
+    """The model config of preset ``name`` (a fresh object); an unknown name fails with the list of known ones."""
+    if name not in PRESETS:
+        raise ConfigError(f"unknown preset {name!r}; known presets: {', '.join(sorted(PRESETS))}")
+    return PRESETS[name]()
+
+
+def preset_names() -> list[str]:
+    return sorted(PRESETS)

@@ -41,13 +41,11 @@ from dataclasses import dataclass
 from typing import Literal
 
 import torch
-from torch import nn
 
-from vidpred.models.base import LossOutput, ModelConfig, Predictor, Tensor
+from vidpred.models.base import LossOutput, ModelConfig, ModelSpec, Predictor, Tensor
 from vidpred.nn.blocks import FrameDecoder, FrameEncoder, dcgan_init_
 from vidpred.nn.distributions import DiagonalGaussian
 from vidpred.nn.recurrent import LSTMStack
-from vidpred.registry import ModelSpec, register_model
 
 
 @dataclass
@@ -202,6 +200,6 @@ class SVG(Predictor):
         return torch.stack(stds, dim=1)
 
 
-register_model(ModelSpec("svg", SVGConfig, SVG,
-                         "SVG (Denton & Fergus 2018): LSTM frame predictor with per-step latents; learned prior "
-                         "(SVG-LP), fixed prior (SVG-FP) or none (the deterministic baseline)"))
+SPEC = ModelSpec("svg", SVGConfig, SVG,
+                "SVG (Denton & Fergus 2018): LSTM frame predictor with per-step latents; learned prior "
+                "(SVG-LP), fixed prior (SVG-FP) or none (the deterministic baseline)")

@@ -81,11 +81,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from vidpred.models.base import LossOutput, ModelConfig, Predictor, Tensor
+from vidpred.models.base import LossOutput, ModelConfig, ModelSpec, Predictor, Tensor
 from vidpred.nn.blocks import GroupNormResBlock, group_norm
 from vidpred.nn.distributions import DiagonalGaussian
 from vidpred.nn.recurrent import ConvLSTMCell
-from vidpred.registry import ModelSpec, register_model
 
 
 @dataclass
@@ -155,7 +154,7 @@ class FrameEncoder(nn.Module):
         stages, cin, previous = [], config.channels, None
         for size in config.resolutions:
             c = config.channels_at(size)
-            block = lambda a, b: GroupNormResBlock(a, b, size, legacy=config.legacy_norms)  # noqa: E731
+            block = lambda a, b, size=size: GroupNormResBlock(a, b, size, legacy=config.legacy_norms)  # noqa: E731
             if previous is None:
                 stages.append(nn.Sequential(nn.Conv2d(cin, c, 1), block(c, c)))
             else:
@@ -409,6 +408,6 @@ def _test_config() -> VRNNConfig:
                       num_context=2, num_predicted=3)
 
 
-register_model(ModelSpec("vrnn", VRNNConfig, VRNN,
-                         "Improved conditional VRNN (Castrejon et al. 2019): hierarchical latents and a ConvLSTM "
-                         "likelihood, trained on the ELBO", test_config=_test_config))
+SPEC = ModelSpec("vrnn", VRNNConfig, VRNN,
+                "Improved conditional VRNN (Castrejon et al. 2019): hierarchical latents and a ConvLSTM "
+                "likelihood, trained on the ELBO", test_config=_test_config)

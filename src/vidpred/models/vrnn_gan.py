@@ -26,10 +26,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from vidpred.models.base import LossOutput, ModelConfig, Predictor, Tensor
+from vidpred.models.base import LossOutput, ModelConfig, ModelSpec, Predictor, Tensor
 from vidpred.models.vrnn import FrameEncoder, Likelihood, VRNNConfig
 from vidpred.nn.blocks import group_norm
-from vidpred.registry import ModelSpec, register_model
 
 
 @dataclass
@@ -150,7 +149,7 @@ def _test_config() -> VRNNGANConfig:
                          num_context=2, num_predicted=3)
 
 
-register_model(ModelSpec("vrnn_gan", VRNNGANConfig, VRNNGAN,
-                         "GAN variant of the improved VRNN (Castrejon's slides): the VRNN decoder as generator, one "
-                         "latent per step; Conv2D + Conv3D clip discriminator", training="adversarial",
-                         test_config=_test_config))
+SPEC = ModelSpec("vrnn_gan", VRNNGANConfig, VRNNGAN,
+                "GAN variant of the improved VRNN (Castrejon's slides): the VRNN decoder as generator, one "
+                "latent per step; Conv2D + Conv3D clip discriminator", training="adversarial",
+                test_config=_test_config)

@@ -86,7 +86,8 @@ class FrameDecoder(nn.Module):
         w1, w2, w4, w8 = (width * 2 ** i for i in range(4))
         self.first = _conv_bn_lrelu(dim, w8, 4, 1, 0, transposed=True)
         if kind == "dcgan":
-            self.stages = nn.ModuleList([_conv_bn_lrelu(2 * w8, w4, 4, 2, 1, True), _conv_bn_lrelu(2 * w4, w2, 4, 2, 1, True),
+            self.stages = nn.ModuleList([_conv_bn_lrelu(2 * w8, w4, 4, 2, 1, True),
+                                         _conv_bn_lrelu(2 * w4, w2, 4, 2, 1, True),
                                          _conv_bn_lrelu(2 * w2, w1, 4, 2, 1, True)])
             self.last = nn.Sequential(nn.ConvTranspose2d(2 * w1, channels, 4, 2, 1), nn.Sigmoid())
             self.up = nn.Identity()

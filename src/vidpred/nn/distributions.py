@@ -7,7 +7,8 @@ optionally from a seeded ``torch.Generator`` so that predictions are reproducibl
     KL(q || p) = 1/2 sum_d [ log(var_p / var_q) + (var_q + (mu_q - mu_p)^2) / var_p - 1 ]
 
 summed over the last ``event_dims`` dimensions (default 1: a vector latent; 3 for (C, H, W) latents), and
-``log_prob`` the matching log density. KL to the standard normal (SVG-FP's fixed prior) is ``kl(standard_normal_like(q))``.
+``log_prob`` the matching log density. KL to the standard normal (SVG-FP's fixed prior) is
+``kl(standard_normal_like(q))``.
 """
 from __future__ import annotations
 
@@ -25,15 +26,16 @@ class DiagonalGaussian:
 
     def __post_init__(self):
         if self.mean.shape != self.logvar.shape:
-            raise ValueError(f"mean {tuple(self.mean.shape)} and log-variance {tuple(self.logvar.shape)} differ in shape")
+            raise ValueError(f"mean {tuple(self.mean.shape)} and log-variance {tuple(self.logvar.shape)} "
+                             "differ in shape")
 
     @classmethod
-    def from_params(cls, params: torch.Tensor, dim: int = 1, event_dims: int = 1) -> "DiagonalGaussian":
+    def from_params(cls, params: torch.Tensor, dim: int = 1, event_dims: int = 1) -> DiagonalGaussian:
         """Split a network's output along ``dim`` into (mean, log-variance) halves."""
         mean, logvar = params.chunk(2, dim=dim)
         return cls(mean, logvar, event_dims)
 
-    def float(self) -> "DiagonalGaussian":
+    def float(self) -> DiagonalGaussian:
         """The same distribution in float32 (a KL or log-density computed under bf16 autocast loses digits)."""
         return DiagonalGaussian(self.mean.float(), self.logvar.float(), self.event_dims)
 
@@ -53,7 +55,7 @@ class DiagonalGaussian:
     def log_prob(self, z: torch.Tensor) -> torch.Tensor:
         return self._sum(-0.5 * (math.log(2 * math.pi) + self.logvar + (z - self.mean) ** 2 / self.logvar.exp()))
 
-    def kl(self, other: "DiagonalGaussian") -> torch.Tensor:
+    def kl(self, other: DiagonalGaussian) -> torch.Tensor:
         """KL(self || other), closed form, summed over the event dimensions."""
         var_ratio = (self.logvar - other.logvar).exp()
         mean_term = (self.mean - other.mean) ** 2 / other.logvar.exp()

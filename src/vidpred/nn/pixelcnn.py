@@ -54,7 +54,8 @@ batched pass each instead of H * W positions' worth of small calls.
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections import deque
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
@@ -464,9 +465,7 @@ class GatedPixelCNN(nn.Module):
 
 def _last(steps):
     """Run a step-by-step sampler to its end: its last yield, the whole grid of codes."""
-    for codes in steps:
-        pass
-    return codes
+    return deque(steps, maxlen=1).pop()
 
 
 def _unravel(index: int, grid: tuple[int, int, int]) -> tuple[int, int, int]:

@@ -221,7 +221,8 @@ class ResidualTreeQuantizer(nn.Module):
         super().__init__()
         betas = tuple(betas) if betas is not None else (0.25,) * (num_layers + 1)
         if len(betas) != num_layers + 1:
-            raise ValueError(f"betas needs {num_layers + 1} values (beta_0 for e_C, then one per layer), got {len(betas)}")
+            raise ValueError(f"betas needs {num_layers + 1} values (beta_0 for e_C, then one per layer), "
+                             f"got {len(betas)}")
         self.codebook_size, self.beta0 = codebook_size, betas[0]
         self.layers = nn.ModuleList(
             EMAVectorQuantizer(codebook_size ** (i + 1), dim, betas[i + 1], decay, restart_after=restart_after,

@@ -235,7 +235,7 @@ def start_server(folder, port: int, token: str | None = None, output=None, wait_
             return process
         except OSError:
             if process.poll() is not None:
-                raise RuntimeError("the study server ended before it answered")
+                raise RuntimeError("the study server ended before it answered") from None
             time.sleep(0.1)
     process.kill()
     raise TimeoutError(f"the study server did not answer within {wait_s:g} s")

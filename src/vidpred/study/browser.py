@@ -44,7 +44,7 @@ class Rater:
         self.driver.quit()
         shutil.rmtree(self.profile, ignore_errors=True)
 
-    def __enter__(self) -> "Rater":
+    def __enter__(self) -> Rater:
         return self
 
     def __exit__(self, *exc) -> None:

@@ -36,7 +36,8 @@ def describe(source: Source) -> str:
         return f"the videos in {source.folder}"
     cfg, fixed = source.model.config, source.model.max_context
     context = f"its last {fixed} context frames" if fixed else "all the context frames it is given"
-    return f"{source.label} takes {cfg.channels}-channel {cfg.image_size}x{cfg.image_size} frames and conditions on {context}"
+    return (f"{source.label} takes {cfg.channels}-channel {cfg.image_size}x{cfg.image_size} frames and conditions "
+            f"on {context}")
 
 
 def check_pair(a: Source, b: Source, protocol: Protocol, data_cfg) -> int:

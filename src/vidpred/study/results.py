@@ -124,11 +124,13 @@ def results_markdown(results: dict) -> str:
              "| " + " | ".join(labels.values()) + " |", "|---|---|---|",
              "| " + " | ".join(f"{results['table'][c]['count']}" for c in CHOICES) + " |",
              "| " + " | ".join(_share(results["table"][c]) for c in CHOICES) + " |", "",
-             f"Agreement between raters: Krippendorff's alpha (nominal) {_number(agreement['krippendorff_alpha_nominal'])}, "
+             "Agreement between raters: Krippendorff's alpha (nominal) "
+             f"{_number(agreement['krippendorff_alpha_nominal'])}, "
              f"agreeing pairs of judgements {_number(agreement['pairwise'])}, over "
              f"{agreement['pairs_judged_twice_or_more']} pairs judged at least twice.", "",
              "| rater | A | B | indifferent |", "|---|---|---|---|"]
-    lines += [f"| {html.escape(r)} | {c['a']} | {c['b']} | {c['indifferent']} |" for r, c in results["per_rater"].items()]
+    lines += [f"| {html.escape(r)} | {c['a']} | {c['b']} | {c['indifferent']} |"
+              for r, c in results["per_rater"].items()]
     lines += ["", "| pair | clip | sample | A | B | indifferent |", "|---|---|---|---|---|---|"]
     lines += [f"| {p['pair']} | {p['clip_id']} | {p['sample']} | {p['a']} | {p['b']} | {p['indifferent']} |"
               for p in results["per_pair"]]
@@ -174,14 +176,15 @@ def results_html(results: dict, plot_url: str) -> str:
 <style>body{{font-family:system-ui,sans-serif;margin:2em;color:#222}}table{{border-collapse:collapse;margin:1em 0}}
 td,th{{border:1px solid #ccc;padding:4px 10px;text-align:right}}th{{background:#f3f3f3}}</style></head><body>
 <h1>Side-by-side study results</h1>
-<p>A = {html.escape(str(results['a']))}, B = {html.escape(str(results['b']))}, protocol {html.escape(str(results['protocol']))}:
+<p>A = {html.escape(str(results['a']))}, B = {html.escape(str(results['b']))},
+protocol {html.escape(str(results['protocol']))}:
 <b id="summary">{results['judgements']} judgements by {results['raters']} raters on {results['pairs']} pairs</b>.
 Shares with {html.escape(results['interval'])}.</p>
 <table id="table"><tr><th></th>{head}</tr><tr><th>judgements</th>{counts}</tr><tr><th>share</th>{shares}</tr></table>
 <img src="{html.escape(plot_url)}" alt="shares of judgements" width="640">
 <p>Agreement between raters: Krippendorff's alpha (nominal) {_number(agreement['krippendorff_alpha_nominal'])},
-agreeing pairs of judgements {_number(agreement['pairwise'])}, over {agreement['pairs_judged_twice_or_more']} pairs judged
-at least twice.</p>
+agreeing pairs of judgements {_number(agreement['pairwise'])},
+over {agreement['pairs_judged_twice_or_more']} pairs judged at least twice.</p>
 <h2>Per pair</h2><table><tr><th>pair</th><th>clip</th><th>sample</th><th>A</th><th>B</th><th>indifferent</th></tr>
 {per_pair}</table></body></html>
 """

@@ -102,7 +102,7 @@ class StudyStore:
             db.close()
 
     @classmethod
-    def create(cls, folder: str | Path, meta: dict, pairs: list[dict]) -> "StudyStore":
+    def create(cls, folder: str | Path, meta: dict, pairs: list[dict]) -> StudyStore:
         """A new database with ``meta`` and ``pairs`` (dicts with clip_id, sample, context, a, b)."""
         store = cls(folder)
         if store.path.exists():
@@ -119,7 +119,7 @@ class StudyStore:
         return store
 
     @classmethod
-    def open(cls, folder: str | Path) -> "StudyStore":
+    def open(cls, folder: str | Path) -> StudyStore:
         """The study in ``folder``, after checking it is one this version of vidpred reads."""
         store = cls(folder)
         if not store.path.is_file():

@@ -54,7 +54,8 @@ def encode_dataset(tokenizer, dataset, out: str | Path, split: str, count: int |
             clips = torch.stack([dataset[i][:frames] for i in batch]).to(device)
             codes = tokenizer.encode(clips)
             if context_frames:
-                codes.update({f"context_{level}": c for level, c in tokenizer.encode(clips[:, :context_frames]).items()})
+                context = tokenizer.encode(clips[:, :context_frames])
+                codes.update({f"context_{level}": c for level, c in context.items()})
             for name, array in codes.items():
                 arrays[name][begin:begin + len(batch)] = array.cpu().numpy().astype(np.uint16)
             ids += [dataset.clip_id(i) if hasattr(dataset, "clip_id") else str(i) for i in batch]
@@ -77,8 +78,8 @@ class CodeDataset(torch.utils.data.Dataset):
         files = {name: folder / f"{split}_{name}.npy" for name in names}
         missing = [str(f) for f in files.values() if not f.is_file()]
         if missing:
-            raise FileNotFoundError(f"code arrays missing (run the 'codes' stage or `vidpred encode --context-frames`): "
-                                    f"{', '.join(missing)}")
+            raise FileNotFoundError("code arrays missing (run the 'codes' stage or `vidpred encode "
+                                    f"--context-frames`): {', '.join(missing)}")
         self.arrays = {name: np.load(f, mmap_mode="r") for name, f in files.items()}
         self.levels = tokenizer.levels
         for level in self.levels:

@@ -22,9 +22,11 @@ from typing import Literal
 from vidpred.config import load as load_config
 from vidpred.config import read_yaml, to_dict
 from vidpred.data.base import DataConfig
+from vidpred.data.registry import dataset_spec
 from vidpred.models.base import ModelConfig
 from vidpred.models.io import CONFIG_FILE, DATA_STATS
-from vidpred.registry import dataset_spec, model_spec, preset
+from vidpred.models.presets import preset
+from vidpred.models.registry import model_spec
 
 
 def check_range(section, positive: tuple[str, ...] = (), non_negative: tuple[str, ...] = ()) -> None:
@@ -73,7 +75,8 @@ class TrainerConfig:
     max_minutes: float | None = None  # stop (cleanly, with a checkpoint) after this much wall time
     batch_size: int = 16
     # batches per optimizer step (gradient accumulation): an effective batch of batch_size x accumulate_batches
-    # where that many clips do not fit in memory at once (SVG's code release trains at 100; the paper gives no batch size); max_steps counts steps
+    # where that many clips do not fit in memory at once (SVG's code release trains at 100; the paper gives no batch
+    # size); max_steps counts steps
     accumulate_batches: int = 1
     num_workers: int = 0
     accelerator: str = "auto"  # cpu, gpu/cuda, mps, auto

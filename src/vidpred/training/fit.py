@@ -17,11 +17,18 @@ from lightning.pytorch.loggers import TensorBoardLogger
 
 from vidpred.config import ConfigError, atomic_write_text
 from vidpred.models.io import build_model, load_weights, save_model
-from vidpred.registry import model_spec
-from vidpred.training.callbacks import (AtomicCheckpoint, LogLines, ProgressBar, ResumableCSVLogger,
-                                       SampleGrids, StopOnInterrupt, TimeBudget)
-from vidpred.training.config import ExperimentConfig, last_checkpoint, run_config
+from vidpred.models.registry import model_spec
 from vidpred.training.adversarial import AdversarialModule
+from vidpred.training.callbacks import (
+    AtomicCheckpoint,
+    LogLines,
+    ProgressBar,
+    ResumableCSVLogger,
+    SampleGrids,
+    StopOnInterrupt,
+    TimeBudget,
+)
+from vidpred.training.config import ExperimentConfig, last_checkpoint, run_config
 from vidpred.training.errors import NonFiniteLoss
 from vidpred.training.module import ClipDataModule, PredictorModule
 
@@ -106,7 +113,8 @@ def train_predictor(cfg: ExperimentConfig, folder: Path, resume: bool = True, mo
     interactive = sys.stderr.isatty()  # elsewhere (a log file) LogLines writes a line every few steps
     if interactive:
         callbacks.append(ProgressBar())
-    loggers = [ResumableCSVLogger(folder, name="logs", version="csv"), TensorBoardLogger(folder, name="logs", version="tensorboard")]
+    loggers = [ResumableCSVLogger(folder, name="logs", version="csv"),
+               TensorBoardLogger(folder, name="logs", version="tensorboard")]
     trainer = L.Trainer(
         accelerator=t.accelerator, devices=t.devices, num_nodes=t.num_nodes, strategy=t.strategy,
         precision=t.precision, max_steps=t.max_steps, max_epochs=-1,
@@ -148,9 +156,11 @@ def train_predictor(cfg: ExperimentConfig, folder: Path, resume: bool = True, mo
         seconds = time.perf_counter() - started
         steps = trainer.global_step
         summary = {"steps": steps, "parameters": count, "seconds_this_session": round(seconds, 1),
-                   "steps_per_second_this_session": round((module.batches_trained - module.resumed_at) / max(seconds, 1e-9), 3),
+                   "steps_per_second_this_session":
+                       round((module.batches_trained - module.resumed_at) / max(seconds, 1e-9), 3),
                    "peak_memory_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-                   "batch_size": t.batch_size, "devices": trainer.world_size, "accelerator": type(trainer.accelerator).__name__}
+                   "batch_size": t.batch_size, "devices": trainer.world_size,
+                   "accelerator": type(trainer.accelerator).__name__}
         if torch.cuda.is_available():
             summary["peak_cuda_memory_mib"] = round(torch.cuda.max_memory_allocated() / 2**20, 1)
         atomic_write_text(folder / "logs" / "run_summary.json", json.dumps(summary, indent=2))

@@ -28,8 +28,14 @@ from vidpred.config import ConfigError, atomic_write_text, read_yaml, to_dict
 from vidpred.data import build_dataset
 from vidpred.data.base import intensity_stats
 from vidpred.models.io import CONFIG_FILE, WEIGHTS_FILE, build_model, check_same_model
-from vidpred.training.config import (DATA_STATS, ExperimentConfig, StageSettings, last_checkpoint, load_experiment,
-                                     load_saved_experiment)
+from vidpred.training.config import (
+    DATA_STATS,
+    ExperimentConfig,
+    StageSettings,
+    last_checkpoint,
+    load_experiment,
+    load_saved_experiment,
+)
 from vidpred.training.fit import check_checkpoint, train_predictor, weights_digest  # noqa: F401  (the one-run API)
 from vidpred.training.stages import stage_config, stages_for
 

@@ -22,9 +22,9 @@ import functools
 import json
 import math
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import torch
 import torch.nn.functional as F
@@ -35,7 +35,7 @@ from vidpred.config import atomic_write_text
 from vidpred.data import build_dataset
 from vidpred.models.base import evaluating
 from vidpred.models.io import WEIGHTS_FILE, build_model, save_model
-from vidpred.registry import model_spec
+from vidpred.models.registry import model_spec
 from vidpred.training.codes import CodeDataset, encode_dataset
 from vidpred.training.config import ExperimentConfig, StageSettings, run_config
 from vidpred.training.fit import train_predictor

@@ -36,36 +36,17 @@ latest ``context_frames`` frames' codes.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Literal
-
 import torch
 import torch.nn.functional as F
 
 from vidpred.models.base import LossOutput, Pipeline, evaluating
-from vidpred.models.hr_vqvae.prior import STPixelCNNConfig, STPixelCNNPrior
-from vidpred.models.hr_vqvae.tokenizer import HRVQVAE, HRVQVAEConfig
-from vidpred.models.tokenizer import TokenizedConfig, TokenizedPredictor
+from vidpred.models.hr_vqvae.config import SHRVQVAEConfig
+from vidpred.models.hr_vqvae.prior import STPixelCNNPrior
+from vidpred.models.hr_vqvae.tokenizer import HRVQVAE
+from vidpred.models.tokenizer import TokenizedPredictor
 
 PIPELINE = Pipeline(tokenizer="tokenizer", priors=("prior",))
 JOINT_PIPELINE = Pipeline(tokenizer="tokenizer", priors=("prior",), joint="joint_loss")
-
-
-@dataclass
-class SHRVQVAEConfig(TokenizedConfig):
-    name: str = "s_hr_vqvae"
-    context_frames: int = 10  # §5.2: 10 -> 10 (Moving MNIST), 10 -> 20 (KTH)
-    decoding: Literal["argmax", "sample"] = "argmax"
-    training: Literal["disjoint", "joint"] = "disjoint"
-    joint_weight: float = 0.11  # lambda of Eq. 9 (§5.2)
-    joint_path: Literal["rollout", "teacher_forced"] = "rollout"  # module docstring
-    tokenizer: HRVQVAEConfig = field(default_factory=HRVQVAEConfig)
-    prior: STPixelCNNConfig = field(default_factory=STPixelCNNConfig)
-
-    def validate(self) -> None:
-        if not 0 < self.context_frames < self.tokenizer.num_frames:
-            raise ValueError(f"context_frames ({self.context_frames}) must be positive and below the tokenizer's "
-                             f"num_frames ({self.tokenizer.num_frames})")
 
 
 class SHRVQVAE(TokenizedPredictor):

@@ -30,33 +30,12 @@ paper puts at 1.14M). The cached sampler solves a whole frame at once, attention
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
-
 import torch
 from torch import nn
 
+from vidpred.models.hr_vqvae.config import SHRVQVAEConfig
 from vidpred.models.tokenizer import CodePrior
 from vidpred.nn.pixelcnn import GatedPixelCNN
-
-if TYPE_CHECKING:
-    from vidpred.models.hr_vqvae.predictor import SHRVQVAEConfig
-
-
-@dataclass
-class STPixelCNNConfig:
-    hidden: int = 64
-    layers: int = 6
-    kernel: int = 3  # spatial filter size
-    time_kernel: int = 3  # the past stack's extent in time
-    attention_every: int = 2  # §4.2's attention over 3D voxels after every 2nd gated layer; 0: none
-    heads: int = 4
-    factorised_position: bool = True  # the attention's position embedding per frame, row and column (docstring)
-    dropout: float = 0.0
-    condition_on_coarser: bool = False  # Eq. 6: False
-    history: Literal["own", "all"] = "own"  # Eq. 6: "own" (each layer's own codes of the earlier frames)
-    embed: int = 16  # width of the coarser layers' path embedding
-    loss_on_context: bool = False  # Eq. 7: False (predicted frames only); see the module docstring
 
 
 class STPixelCNNPrior(CodePrior):

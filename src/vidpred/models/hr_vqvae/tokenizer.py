@@ -78,7 +78,8 @@ class HRVQVAE(Tokenizer):
         self.quantizer = ResidualTreeQuantizer(c.num_layers, c.codebook_size, c.latent_dim, c.betas or None,
                                                c.decay, c.restart_after, init="first_batch")
         self.decoder = nn.Sequential(
-            nn.Conv2d(c.latent_dim, c.hidden, 3, padding=1), ResidualStack3d(c.hidden, c.residual, c.res_layers, dims=2),
+            nn.Conv2d(c.latent_dim, c.hidden, 3, padding=1),
+            ResidualStack3d(c.hidden, c.residual, c.res_layers, dims=2),
             nn.ConvTranspose2d(c.hidden, half, 4, stride=2, padding=1), nn.ReLU(),
             nn.ConvTranspose2d(half, c.channels, 4, stride=2, padding=1))
 

@@ -14,37 +14,15 @@ frames alone; the generated window's own codes of those frames disagree with suc
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import torch
 
 from vidpred.models.base import Pipeline
-from vidpred.models.tokenizer import TokenizedConfig, TokenizedPredictor
-from vidpred.models.video_vqvae.priors import BottomPrior, BottomPriorConfig, TopPrior, TopPriorConfig
-from vidpred.models.video_vqvae.tokenizer import VideoVQVAE, VideoVQVAEConfig
+from vidpred.models.tokenizer import TokenizedPredictor
+from vidpred.models.video_vqvae.config import VideoVQConfig
+from vidpred.models.video_vqvae.priors import BottomPrior, TopPrior
+from vidpred.models.video_vqvae.tokenizer import VideoVQVAE
 
 PIPELINE = Pipeline(tokenizer="tokenizer", priors=("top_prior", "bottom_prior"))
-
-
-@dataclass
-class VideoVQConfig(TokenizedConfig):
-    """The whole Video VQ-VAE pipeline, composed of its parts' configs."""
-    name: str = "video_vqvae"
-    context_frames: int = 4  # §3.2: condition on 4 frames, predict 12
-    tokenizer: VideoVQVAEConfig = field(default_factory=VideoVQVAEConfig)
-    top_prior: TopPriorConfig = field(default_factory=TopPriorConfig)
-    bottom_prior: BottomPriorConfig = field(default_factory=BottomPriorConfig)
-
-    def validate(self) -> None:
-        frames = self.tokenizer.num_frames
-        if self.context_frames % 4 or not 0 < self.context_frames < frames:
-            raise ValueError(f"context_frames ({self.context_frames}) must be a positive multiple of 4 (the top "
-                             f"latent's time stride) below the tokenizer's num_frames ({frames})")
-
-    @property
-    def context_steps(self) -> tuple[int, int]:
-        """Top and bottom time steps of the context."""
-        return self.context_frames // 4, self.context_frames // 2
 
 
 class VideoVQPredictor(TokenizedPredictor):

@@ -36,49 +36,14 @@ reused), train by teacher forcing with cross-entropy, and report negative log-li
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
-
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from vidpred.models.tokenizer import CodePrior
+from vidpred.models.video_vqvae.config import VideoVQConfig
 from vidpred.nn.blocks import ResidualStack3d
 from vidpred.nn.pixelcnn import GatedPixelCNN
-
-if TYPE_CHECKING:
-    from vidpred.models.video_vqvae.predictor import VideoVQConfig
-
-
-@dataclass
-class TopPriorConfig:
-    hidden: int = 512  # Table 4
-    layers: int = 40  # Table 4
-    kernel: int = 3  # Table 4 "conv filter size"; also the time extent of the (y,t) and (x,t) convolutions
-    attention_every: int = 5  # §3.2: 40 layers -> Table 4's 8 attention layers
-    heads: int = 8  # Table 4
-    dropout: float = 0.5  # Table 4
-    embed: int = 64  # embedding width of the context codes in the conditioning stack
-    cond_reduced: int = 256  # Table 5: "downsampled back down to 32x32x256"
-    cond_hidden: int = 512  # Table 5
-    cond_residual: int = 128  # Table 5
-    cond_blocks: int = 4  # Table 5
-
-
-@dataclass
-class BottomPriorConfig:
-    hidden: int = 512  # Table 4
-    layers: int = 20  # Table 4
-    kernel: int = 5  # Table 4
-    attention_every: int = 5  # 20 layers -> Table 4's 4 attention layers
-    heads: int = 8  # Table 4
-    dropout: float = 0.0  # Table 4
-    past_window: int = 4  # Table 6 (n-4 .. n-1); §3.2 says 2
-    embed: int = 64
-    cond_hidden: int = 1024  # Table 6
-    cond_residual: int = 256  # not given; a quarter of the hidden units
-    cond_blocks: int = 20  # Table 6
 
 
 class TopConditioning(nn.Module):
@@ -111,7 +76,8 @@ class TopPrior(CodePrior):
         self.context_steps = cfg.context_steps
         self.cond = TopConditioning(cfg)
         self.pixelcnn = GatedPixelCNN(
-            num_codes=cfg.tokenizer.num_codes, grid=(steps - cfg.context_steps[0], h, w), hidden=p.hidden, layers=p.layers,
+            num_codes=cfg.tokenizer.num_codes, grid=(steps - cfg.context_steps[0], h, w), hidden=p.hidden,
+            layers=p.layers,
             kernel=p.kernel, time_kernel=p.kernel, attention_every=p.attention_every, heads=p.heads,
             dropout=p.dropout, cond_channels=p.cond_hidden)
 

@@ -113,7 +113,8 @@ class VideoVQVAE(Tokenizer):
         expected = (c.channels, c.image_size, c.image_size)
         if video.dim() != 5 or tuple(video.shape[2:]) != expected or video.shape[1] % 4 or not video.shape[1]:
             raise ValueError(f"video has shape {tuple(video.shape)}; the tokenizer takes (B, T, "
-                             f"{', '.join(map(str, expected))}) with T a multiple of 4 (training clips: {c.num_frames})")
+                             f"{', '.join(map(str, expected))}) with T a multiple of 4 "
+                             f"(training clips: {c.num_frames})")
         return video.transpose(1, 2) - 0.5  # (B, C, T, H, W) in [-0.5, 0.5]
 
     def _encode(self, video: torch.Tensor):
