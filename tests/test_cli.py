@@ -30,6 +30,7 @@ def test_models_lists_presets_and_the_pretrained_folders_with_their_metrics(caps
     out = capsys.readouterr().out
     assert "hr_vqvae_mmnist_3" in out and "pretrained/mmnist_s_hr_vqvae" in out
     assert "decoding argmax" in out and "mse 173" in out  # numbers and words of metrics.json alike
+    assert "blank on the same sequences: mse 166.9" in out  # the baselines recorded beside it
 
 
 def test_data_prepare_and_show_from_the_store(tmp_path, capsys):

@@ -23,8 +23,14 @@ def cmd_models(args) -> None:
     for folder in entries["pretrained"]:
         console.print(f"[bold]{folder['path']}[/bold]  {folder['model']}, {folder['megabytes']} MB", highlight=False)
         for protocol, metrics in folder["metrics"].items():
-            console.print(f"    {protocol}: " + ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}"
-                                                    for k, v in metrics.items()), highlight=False)
+            console.print(f"    {protocol}: " + _scores(metrics), highlight=False)
+            for name, scores in metrics.get("baselines", {}).items():
+                console.print(f"      {name} on the same sequences: " + _scores(scores), highlight=False)
+
+
+def _scores(metrics: dict) -> str:
+    return ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}"
+                     for k, v in metrics.items() if k != "baselines")
 
 
 def cmd_train(args) -> None:

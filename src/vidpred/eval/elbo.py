@@ -74,7 +74,7 @@ def training_kl_curves(run: str | Path, levels) -> dict[str, tuple[list, list]]:
     log = Path(run) / "logs" / "csv" / "metrics.csv"
     if not log.is_file():
         return {}
-    curves = {str(r): ([], []) for r in levels}
+    curves: dict[str, tuple[list, list]] = {str(r): ([], []) for r in levels}
     with open(log, newline="") as f:
         for row in csv.DictReader(f):
             for r in curves:

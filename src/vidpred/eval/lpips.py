@@ -41,7 +41,8 @@ class AlexNetFeatures(nn.Module):
         )
 
     def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
-        taps = []
+        taps: list[torch.Tensor] = []
+        layer: nn.Module
         for index, layer in enumerate(self.features[: TAPS[-1] + 1]):
             x = layer(x)
             if index in TAPS:

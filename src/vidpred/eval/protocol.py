@@ -265,10 +265,10 @@ def evaluate(model, protocol: Protocol, settings: EvalSettings, model_label: str
     generator = torch.Generator(device=settings.device).manual_seed(settings.seed)
     pick = np.random.default_rng(settings.seed)
 
-    per_metric = {m.name: {"best": [], "mean": []} for m in metric_set.metrics}
+    per_metric: dict[str, dict[str, list]] = {m.name: {"best": [], "mean": []} for m in metric_set.metrics}
     capped = {m.name: 0 for m in metric_set.metrics if m.cap is not None}
     diversity: dict[str, list] = {}
-    examples = []  # a few sequences for the grids: (context, target, best sample, random sample)
+    examples: list[dict] = []  # a few sequences for the grids: (context, target, best sample, random sample)
     fvd_state = _FVDCollector(protocol, settings, data_cfg, count, model) if protocol.fvd else None
     started = time.perf_counter()
     model = model.to(settings.device).eval()
@@ -381,7 +381,9 @@ class _FVDCollector:
         self.key = {"data": dataclasses.asdict(data_cfg), "fvd": dataclasses.asdict(self.settings)}
         self.reference_file = reference_stats_file(default_cache_root() / "fvd", self.key)
         self.need_real = not self.reference_file.is_file()
-        self.real, self.fake, self.reconstructed = [], [], []
+        self.real: list[torch.Tensor] = []
+        self.fake: list[torch.Tensor] = []
+        self.reconstructed: list[torch.Tensor] = []
         self.reconstruct = getattr(predictor, "reconstruct", None)
         try:
             self.model = load_i3d(settings.i3d_weights).to(settings.device)

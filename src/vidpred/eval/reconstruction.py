@@ -61,7 +61,8 @@ def reconstruction_report(tokenizer, dataset, out: str | Path, count: int = 256,
     first_only = f"psnr_{first}_only"
     levels = tokenizer.levels
     prefixes = {k: f"psnr_first_{k}_levels" for k in range(1, len(levels) + 1)}
-    scores = {"psnr": [], "ssim": [], "ssim_uniform7": [], first_only: [], **{name: [] for name in prefixes.values()}}
+    scores: dict[str, list] = {"psnr": [], "ssim": [], "ssim_uniform7": [], first_only: [],
+                               **{name: [] for name in prefixes.values()}}
     counts = {level: np.zeros(k) for level, k in tokenizer.codebook_sizes.items()}
     examples = None
     with Progress(f"reconstructing {len(indices)} clips", len(indices)) as progress:

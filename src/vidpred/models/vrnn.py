@@ -359,7 +359,8 @@ class VRNN(Predictor):
         posterior_states = [net.init(context[r]) for net, r in zip(self.posterior, self.levels)]
         prior_states = [net.init(context[r]) for net, r in zip(self.prior, self.levels)]
         states = self.likelihood.initial_states(context)
-        nll, kl = [], [[] for _ in self.levels]
+        nll: list[torch.Tensor] = []
+        kl: list[list[torch.Tensor]] = [[] for _ in self.levels]
         latents = self._no_latents(batch.shape[0], batch)
         for step in range(k, t):
             previous, latents = latents, []
