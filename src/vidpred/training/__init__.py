@@ -1,0 +1,1 @@
+"""Training on Lightning: the experiment config, one run, staged pipelines, code extraction, run folders."""
