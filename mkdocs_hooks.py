@@ -5,9 +5,9 @@ cannot drift from it:
 - ``cli.md``: every verb of the ``vidpred`` command, from the parser itself (``vidpred.cli.build_parser``);
 - ``results.md``: the shipped models' figures, one table per protocol, from ``pretrained/*/metrics.json``;
 
-and, inside any page, a line ``<!-- vidpred:presets MODEL -->`` becomes the table of that model's presets with
-their parameter counts (built on PyTorch's meta device) and docstrings, and ``<!-- vidpred:results FOLDER -->``
-the table of ``pretrained/FOLDER``'s figures beside its baselines.
+and, inside any page, a line that is only ``<!-- vidpred:presets MODEL -->`` becomes the table of that model's
+presets with their parameter counts (built on PyTorch's meta device) and docstrings, and one that is only
+``<!-- vidpred:results FOLDER -->`` the table of ``pretrained/FOLDER``'s figures beside its baselines.
 """
 from __future__ import annotations
 
@@ -28,7 +28,8 @@ def on_files(files: Files, config) -> Files:
 
 
 def on_page_markdown(markdown: str, page, config, files) -> str:
-    return re.sub(r"<!-- vidpred:(presets|results) (\S+) -->", lambda m: TABLES[m.group(1)](m.group(2)), markdown)
+    return re.sub(r"^<!-- vidpred:(presets|results) (\S+) -->$", lambda m: TABLES[m.group(1)](m.group(2)), markdown,
+                  flags=re.M)  # a marker alone on its line; one quoted in a sentence stays as it is
 
 
 def presets_table(model: str) -> str:
