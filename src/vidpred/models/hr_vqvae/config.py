@@ -18,12 +18,12 @@ class STPixelCNNConfig:
     time_kernel: int = 3  # the past stack's extent in time
     attention_every: int = 2  # §4.2's attention over 3D voxels after every 2nd gated layer; 0: none
     heads: int = 4
-    factorised_position: bool = True  # the attention's position embedding per frame, row and column (docstring)
+    factorised_position: bool = True  # the attention's position embedding per frame, row and column (prior.py)
     dropout: float = 0.0
     condition_on_coarser: bool = False  # Eq. 6: False
     history: Literal["own", "all"] = "own"  # Eq. 6: "own" (each layer's own codes of the earlier frames)
     embed: int = 16  # width of the coarser layers' path embedding
-    loss_on_context: bool = False  # Eq. 7: False (predicted frames only); see the module docstring
+    loss_on_context: bool = False  # Eq. 7: False (predicted frames only); see prior.py's docstring
 
 
 @dataclass
@@ -33,7 +33,7 @@ class SHRVQVAEConfig(TokenizedConfig):
     decoding: Literal["argmax", "sample"] = "argmax"
     training: Literal["disjoint", "joint"] = "disjoint"
     joint_weight: float = 0.11  # lambda of Eq. 9 (§5.2)
-    joint_path: Literal["rollout", "teacher_forced"] = "rollout"  # module docstring
+    joint_path: Literal["rollout", "teacher_forced"] = "rollout"  # predictor.py's docstring
     tokenizer: HRVQVAEConfig = field(default_factory=HRVQVAEConfig)
     prior: STPixelCNNConfig = field(default_factory=STPixelCNNConfig)
 
