@@ -102,7 +102,8 @@ def add_parsers(verbs) -> None:
         usage="vidpred evaluate --model NAME_OR_DIR --protocol P --out DIR [options] [key=value ...]",
         description="Evaluate a model under a named protocol (data set, context, horizon, metrics, samples): "
                     "writes metrics.json, per_frame.csv, curves, sample grids and a self-contained report.html.")
-    p.add_argument("--model", required=True, help="a registered model name (e.g. copy_last) or a saved model folder")
+    p.add_argument("--model", required=True,
+                   help="a registered model name (e.g. copy_last), a saved model folder or hf://ORG/NAME")
     p.add_argument("--protocol", required=True, help="one of: mmnist-10-10, kth-10-20, kth-10-10-64, "
                    "smmnist-5-10, bair-2-10, bair-2-28, kinetics-4-12")
     p.add_argument("--out", required=True, help="output folder")

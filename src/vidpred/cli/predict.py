@@ -55,7 +55,8 @@ def add_parsers(verbs) -> None:
                     "frames (centre crop, resize, grey/RGB), predict from its K frames from --start and write a "
                     "grid: the ground truth (when the input is long enough) and each sample. Only the frames "
                     "needed are decoded, scaled down while decoding.")
-    p.add_argument("model", help="a run folder (config.yaml + model.safetensors) or a registered model name")
+    p.add_argument("model", help="a run folder (config.yaml + model.safetensors), hf://ORG/NAME on the Hugging Face "
+                   "Hub, or a registered model name")
     p.add_argument("--input", required=True, help="clip.mp4, a folder of frames, or data:NAME[:INDEX]")
     p.add_argument("--start", help="where the context begins: a frame index (120) or a time (4.5s); default 0")
     p.add_argument("--context", type=positive_int, help="context frames (default: the model's training context)")

@@ -12,6 +12,7 @@ import yaml
 
 from vidpred.config import ConfigError, atomic_write_text, from_dict, read_yaml, to_dict
 from vidpred.models.base import ModelConfig, Predictor
+from vidpred.models.hub import hub_folder, is_hub_name
 from vidpred.models.registry import model_spec
 
 CONFIG_FILE = "config.yaml"
@@ -138,8 +139,11 @@ PRETRAINED_DIR = Path(__file__).resolve().parents[3] / "pretrained"  # the check
 
 
 def model_folder(name_or_folder: str | Path) -> Path | None:
-    """The folder ``name_or_folder`` names: an existing folder, or -- from any working directory --
+    """The folder ``name_or_folder`` names: an existing folder, ``hf://ORG/NAME[@REVISION][/SUBFOLDER]`` on the
+    Hugging Face Hub (``models/hub.py``: fetched into its cache), or -- from any working directory --
     ``pretrained/NAME`` of the checkout vidpred runs from; None when it names no folder."""
+    if is_hub_name(name_or_folder):
+        return hub_folder(str(name_or_folder))
     path = Path(name_or_folder).expanduser()
     if path.is_dir():
         return path
@@ -150,6 +154,9 @@ def model_folder(name_or_folder: str | Path) -> Path | None:
 
 
 def model_key(name_or_folder: str) -> str:
-    """How an output records the model it is about: a folder by its absolute path, a registered model by name."""
+    """How an output records the model it is about: a folder by its absolute path, a Hub model by its hf:// name, a
+    registered model by name."""
+    if is_hub_name(name_or_folder):
+        return name_or_folder
     folder = model_folder(name_or_folder)
     return str(folder.resolve()) if folder is not None else str(name_or_folder)
