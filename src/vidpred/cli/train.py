@@ -52,6 +52,7 @@ def cmd_train(args) -> None:
 
 def cmd_export(args) -> None:
     from vidpred.config import read_yaml
+    from vidpred.models.card import write_card_files
     from vidpred.models.io import CONFIG_FILE, WEIGHTS_FILE, save_model
 
     run = existing_run(args.run)
@@ -60,10 +61,13 @@ def cmd_export(args) -> None:
     model = run_model(run, "exporting")
     config = read_yaml(run / CONFIG_FILE)
     with staged_outputs() as staged:
-        save_model(model, staged.folder(args.out, written), config=config, half=args.half)
+        out = staged.folder(args.out, written)
+        save_model(model, out, config=config, half=args.half)
+        write_card_files(run, out)
     out = Path(args.out)
     size = (out / WEIGHTS_FILE).stat().st_size + (out / CONFIG_FILE).stat().st_size
-    print(f"exported {args.run} -> {out} ({size / 1e6:.1f} MB{', float16 weights' if args.half else ''})")
+    print(f"exported {args.run} -> {out} ({size / 1e6:.1f} MB{', float16 weights' if args.half else ''}; "
+          f"its model card: {out / 'README.md'})")
 
 
 def add_parsers(verbs) -> None:
@@ -91,9 +95,11 @@ def add_parsers(verbs) -> None:
     p = verbs.add_parser(
         "export", help="copy a trained model (config + weights) into a folder to share",
         usage="vidpred export RUN_DIR --out DIR [--half]",
-        description="Write a trained model's config.yaml and model.safetensors into DIR (e.g. pretrained/NAME); "
-                    "--half stores the weights as float16, half the size (loading casts them back to float32). A "
-                    "single-stage run stopped before it finished (Ctrl-C) is exported from its last checkpoint.")
+        description="Write a trained model's config.yaml and model.safetensors into DIR (e.g. pretrained/NAME), "
+                    "with a model card (README.md, the Hugging Face Hub's format), the run's metrics.json and a sample "
+                    "picture when it has them: `hf upload ORG/NAME DIR` publishes it. --half stores the weights as "
+                    "float16, half the size (loading casts them back to float32). A single-stage run stopped before "
+                    "it finished (Ctrl-C) is exported from its last checkpoint.")
     p.add_argument("run", help="a run folder or saved model")
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--half", action="store_true", help="store floating-point weights as float16")
