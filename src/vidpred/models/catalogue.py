@@ -53,7 +53,6 @@ def pretrained_folders(pretrained_dir: Path = PRETRAINED_DIR) -> list[dict]:
     return pretrained
 
 
-
 # the headline metrics a metrics.json may hold: label, and whether higher is better
 HEADLINE = {"mse": ("MSE ↓", False, ".1f"), "ssim": ("SSIM ↑", True, ".4f"),
             "ssim_uniform7": ("SSIM, uniform 7x7 ↑", True, ".4f"), "psnr": ("PSNR (dB) ↑", True, ".2f")}
