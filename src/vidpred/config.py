@@ -178,6 +178,16 @@ def to_dict(obj: Any) -> Any:
     return obj
 
 
+def flatten(tree, prefix: str = "", separator: str = ".") -> dict:
+    """A nested mapping as {"a.b.c": value}."""
+    if not isinstance(tree, dict):
+        return {prefix: tree}
+    out: dict = {}
+    for key, value in tree.items():
+        out.update(flatten(value, f"{prefix}{separator}{key}" if prefix else str(key), separator))
+    return out
+
+
 def parse_override(text: str) -> tuple[list[str], Any]:
     """``'a.b=c'`` -> (['a', 'b'], value); the value is parsed as YAML so ``3`` is int and ``[1,2]`` a list."""
     if "=" not in text:

@@ -233,3 +233,22 @@ def test_store_of_another_data_set_or_size_is_refused(tmp_path):
     # fields that only cut clips, or the epoch size, do not matter
     assert len(build_dataset(data_config("moving_mnist", cache=str(tmp_path / "mm"), num_test=2, train_size=7,
                                          clip_step=5, num_frames=20), "test")) == 2
+
+
+def test_validation_fraction_holds_training_videos_out_of_training(tmp_path, write_clip):
+    root = tmp_path / "videos"
+    root.mkdir()
+    for i in range(12):
+        write_clip(root / f"clip{i:02d}.mp4", num_frames=8, seed=i)
+    base = {"root": str(root), "num_frames": 8, "test_fraction": 0.25}
+    everything = build_dataset(data_config("video_folder", **base), "train")
+    with pytest.raises(DataError, match="set data.validation_fraction"):
+        build_dataset(data_config("video_folder", **base), "validation")
+    cfg = data_config("video_folder", **base, validation_fraction=0.4)
+    train, validation = build_dataset(cfg, "train"), build_dataset(cfg, "validation")
+    test = build_dataset(cfg, "test")
+    names = {split: {d.clip_id(i).split("#")[0].split(":")[0] for i in range(len(d))}
+             for split, d in (("train", train), ("validation", validation), ("test", test))}
+    assert names["validation"] and names["train"] and not names["train"] & names["validation"]
+    assert len(train) + len(validation) == len(everything)  # the test split is untouched
+    assert len(test) == len(build_dataset(data_config("video_folder", **base), "test"))

@@ -55,6 +55,18 @@ def test_training_sequences_are_fresh_and_reproducible_per_index(module):
     assert not torch.equal(a, test_clip)  # training and test streams are apart
 
 
+@pytest.mark.parametrize("module", [mm, smm])
+def test_validation_sequences_are_fixed_and_apart_from_training_and_test(module):
+    cfg = data_config(module.SPEC.name, num_test=6)
+    validation = build_dataset(cfg, "validation")
+    assert len(validation) == 6 and not getattr(validation, "unbounded", False)
+    assert torch.equal(validation[2], build_dataset(cfg, "validation")[2])  # the same set every time
+    train, test = build_dataset(cfg, "train"), build_dataset(cfg, "test")
+    assert not any(torch.equal(validation[i], train[i]) or torch.equal(validation[i], test[i]) for i in range(6))
+    with pytest.raises(IndexError, match="out of range"):
+        validation[6]
+
+
 def _single_digit_mass_is_constant(module, cfg, seeds):
     digits = scaled_digits(cfg, "test")
     for seed in seeds:

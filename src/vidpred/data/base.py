@@ -25,7 +25,10 @@ from vidpred.io.outputs import count
 from vidpred.io.video import VideoReadError, probe_num_frames, read_video
 from vidpred.progress import track
 
-SPLITS = ("train", "test")
+SPLITS = ("train", "test")  # what a data set's files or generator define
+# Held-out training data for choosing settings (``vidpred tune``), never the test set: generated data sets draw it
+# from a stream no training run reads; file data sets set aside ``validation_fraction`` of their training videos.
+VALIDATION = "validation"
 
 
 @dataclass
@@ -62,9 +65,18 @@ class DataConfig:
 @dataclass
 class FileDataConfig(DataConfig):
     """Fields of data sets read from files."""
-    NOT_STORED: ClassVar[tuple[str, ...]] = DataConfig.NOT_STORED + ("root",)  # a moved data set is the same
+    # a moved data set is the same; the validation split is cut from the stored training videos when read
+    NOT_STORED: ClassVar[tuple[str, ...]] = DataConfig.NOT_STORED + ("root", "validation_fraction")
     root: str | None = None
     crop: Literal["center", "none"] = "center"  # central square before resizing, or stretch the whole frame
+    # the share of the training videos set aside as the validation split (picked by a hash of each video's id, the
+    # same on every machine); training never reads them. 0: no validation split
+    validation_fraction: float = 0.0
+
+    def validate(self) -> None:
+        super().validate()
+        if not 0.0 <= self.validation_fraction < 1.0:
+            raise ValueError(f"validation_fraction must be in [0, 1), not {self.validation_fraction}")
 
 
 @dataclass
@@ -79,9 +91,22 @@ class DatasetSpec:
 
 
 def check_split(split: str) -> str:
-    if split not in SPLITS:
-        raise ValueError(f"split {split!r} is not one of {', '.join(SPLITS)}")
+    if split not in (*SPLITS, VALIDATION):
+        raise ValueError(f"split {split!r} is not one of {', '.join((*SPLITS, VALIDATION))}")
     return split
+
+
+def unit_hash(text: str) -> float:
+    """A number in [0, 1) fixed by ``text`` on every machine (Python's own hash is salted per process)."""
+    import hashlib
+
+    return int(hashlib.sha1(text.encode()).hexdigest()[:8], 16) / 2**32
+
+
+def held_out(video_id: str, fraction: float) -> bool:
+    """Whether a training video belongs to the validation split. Its hash is salted, so that it does not repeat a
+    split already drawn by hashing the same id (``video_folder``'s test split)."""
+    return unit_hash(f"{VALIDATION}:{video_id}") < fraction
 
 
 def transform_frames(frames: np.ndarray, image_size: int, channels: int, crop: str = "center") -> np.ndarray:
@@ -110,18 +135,27 @@ def transform_frames(frames: np.ndarray, image_size: int, channels: int, crop: s
 
 
 class ClipDataset(torch.utils.data.Dataset):
-    """Fixed-length clips cut from the videos of one split of a source."""
+    """Fixed-length clips cut from the videos of one split of a source. With ``validation_fraction`` that share of
+    the training videos (``held_out``) forms the validation split and leaves the training split."""
 
-    def __init__(self, source, split: str, num_frames: int, frame_stride: int = 1, clip_step: int | None = None):
+    def __init__(self, source, split: str, num_frames: int, frame_stride: int = 1, clip_step: int | None = None,
+                 validation_fraction: float = 0.0):
         self.source, self.split = source, check_split(split)
         self.num_frames, self.frame_stride = num_frames, frame_stride
+        self.validation_fraction = validation_fraction
         span = (num_frames - 1) * frame_stride + 1
         step = clip_step or num_frames * frame_stride
         self.clips: list[tuple[int, int]] = [
             (i, start)
-            for i, video in enumerate(source.videos) if video.split == split
+            for i, video in enumerate(source.videos) if self.split_of(video) == split
             for start in range(0, video.length - span + 1, step)
         ]
+
+    def split_of(self, video) -> str:
+        """The split a source's video belongs to here: its own, or validation when it is held out of training."""
+        if video.split == "train" and self.validation_fraction and held_out(video.id, self.validation_fraction):
+            return VALIDATION
+        return video.split
 
     def __len__(self) -> int:
         return len(self.clips)
@@ -179,6 +213,9 @@ def unlike_training_data(fitted: torch.Tensor, grey: bool, trained_on: dict, wha
 
 def empty_split(cfg, split: str, videos: int) -> str:
     """Why the ``split`` of a data set holds no video, and what to change, in one sentence."""
+    if split == VALIDATION:
+        return (f"the validation split of {cfg.name} holds none of its {count(videos, 'video')}: "
+                f"validation_fraction={cfg.validation_fraction:g} holds out too few training videos; give a larger one")
     fraction = getattr(cfg, "test_fraction", None)
     if fraction is None:
         return f"the {split} split of {cfg.name} holds none of its {count(videos, 'video')}"
@@ -194,7 +231,7 @@ def check_not_empty(dataset, cfg, split: str) -> None:
         return
     videos = getattr(getattr(dataset, "source", None), "videos", None)
     if videos is not None:
-        mine = [v for v in videos if v.split == split]
+        mine = [v for v in videos if dataset.split_of(v) == split]
         if not mine:
             raise DataError(empty_split(cfg, split, len(videos)))
         raise DataError(f"the {split} split of {cfg.name} has no clip of {cfg.num_frames} frames: its "
@@ -334,8 +371,11 @@ Scan = Callable[[FileDataConfig], list[VideoEntry]]
 def build_file_dataset(cfg: FileDataConfig, split: str, scan: Scan) -> ClipDataset:
     """A split of a file-based data set: from the prepared store if ``cfg.cache`` is set, else decoded on the fly."""
     check_split(split)  # before the scan, which may take a while
+    if split == VALIDATION and not cfg.validation_fraction:
+        raise DataError(f"{cfg.name} has no validation split: set data.validation_fraction (e.g. 0.1) to hold out "
+                        "that share of its training videos")
     source = open_store(cfg) if cfg.cache else DecodedSource(scan(cfg), cfg)
-    return ClipDataset(source, split, cfg.num_frames, cfg.frame_stride, cfg.clip_step)
+    return ClipDataset(source, split, cfg.num_frames, cfg.frame_stride, cfg.clip_step, cfg.validation_fraction)
 
 
 def prepare_files(cfg: FileDataConfig, out: Path, scan: Scan) -> dict:

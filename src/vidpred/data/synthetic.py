@@ -4,7 +4,9 @@ Test sequence ``i`` is generated from the random stream seeded by ``(seed, i)``,
 the same on every machine and any single sequence can be regenerated. The test set is cached once as a
 uint8 store (under ``$VIDPRED_CACHE``, or where ``cache=`` says). Training sequence ``g`` is generated on
 the fly from the stream seeded by ``(seed, TRAIN_STREAM, g)``: any index is a fresh, reproducible sequence,
-so the training loader asks for new indices every pass (``unbounded``) and never sees a sequence twice.
+so the training loader asks for new indices every pass (``unbounded``) and never sees a sequence twice. The
+validation split (``num_test`` sequences, for ``vidpred tune``) comes from the training digits through a stream of
+its own, ``(seed, VALIDATION_STREAM, i)``, which no training run reads.
 """
 from __future__ import annotations
 
@@ -20,12 +22,13 @@ import numpy as np
 import torch
 
 from vidpred.data import mnist_digits
-from vidpred.data.base import ClipDataset, DataConfig, check_split, open_store
+from vidpred.data.base import VALIDATION, ClipDataset, DataConfig, check_split, open_store
 from vidpred.data.cache import FrameStore, StoreWriter, default_cache_root
 from vidpred.io.outputs import staged_outputs
 from vidpred.progress import track
 
 TRAIN_STREAM = 1  # keeps training streams apart from test sequence i, seeded by (seed, i)
+VALIDATION_STREAM = 2
 
 # generate(cfg, digits, rng) -> (uint8 frames (T, 1, H, W), trajectory)
 Generator = Callable[[DataConfig, np.ndarray, np.random.Generator], tuple[np.ndarray, "Trajectory"]]
@@ -78,28 +81,29 @@ def with_channels(frames: np.ndarray, channels: int) -> np.ndarray:
 
 
 class GeneratedClips(torch.utils.data.Dataset):
-    """Generated training sequences: index ``g`` (any non-negative integer) is a reproducible fresh sequence.
+    """Generated sequences of the training digits: index ``g`` (any non-negative integer) is a reproducible fresh
+    sequence of the training stream. ``len`` is ``train_size``, the sequences of one epoch for code that iterates by
+    epochs. ``validation=True``: the ``num_test`` sequences of the validation stream, a fixed set like the test's."""
 
-    ``len`` is ``train_size``, the sequences of one epoch for code that iterates by epochs."""
-
-    unbounded = True
-
-    def __init__(self, cfg: DigitDataConfig, generate: Generator):
-        self.cfg, self.generate = cfg, generate
+    def __init__(self, cfg: DigitDataConfig, generate: Generator, validation: bool = False):
+        self.cfg, self.generate, self.validation = cfg, generate, validation
+        self.unbounded = not validation
         self.digits = scaled_digits(cfg, "train")
 
     def __len__(self) -> int:
-        return self.cfg.train_size
+        return self.cfg.num_test if self.validation else self.cfg.train_size
 
     def frames(self, index: int) -> np.ndarray:
-        if index < 0:
-            raise IndexError(f"training sequence numbers are non-negative, got {index}")
-        rng = np.random.default_rng([self.cfg.seed, TRAIN_STREAM, int(index)])
+        if index < 0 or self.validation and index >= len(self):
+            limits = f"0 to {len(self) - 1}" if self.validation else "non-negative"
+            raise IndexError(f"sequence {index} is out of range ({limits})")
+        stream = VALIDATION_STREAM if self.validation else TRAIN_STREAM
+        rng = np.random.default_rng([self.cfg.seed, stream, int(index)])
         frames, _ = self.generate(self.cfg, self.digits, rng)
         return with_channels(frames, self.cfg.channels)
 
     def clip_id(self, index: int) -> str:
-        return f"train{index}"
+        return f"{VALIDATION if self.validation else 'train'}{index}"
 
     def __getitem__(self, index: int) -> torch.Tensor:
         return torch.from_numpy(self.frames(index)).float().div_(255.0)
@@ -130,9 +134,10 @@ def auto_cache_dir(cfg: DigitDataConfig) -> Path:
 
 def build_digit_dataset(cfg: DigitDataConfig, split: str, generate: Generator,
                         test_source: Callable[[DigitDataConfig], object] | None = None):
-    """Train: generated on the fly. Test: the fixed set from ``test_source``, ``cfg.cache``, or the auto cache."""
-    if check_split(split) == "train":
-        return GeneratedClips(cfg, generate)
+    """Train and validation: generated on the fly. Test: the fixed set from ``test_source``, ``cfg.cache``, or the
+    auto cache."""
+    if check_split(split) in ("train", VALIDATION):
+        return GeneratedClips(cfg, generate, validation=split == VALIDATION)
     if test_source is not None:
         source = test_source(cfg)
     elif cfg.cache:

@@ -7,11 +7,18 @@ so adding files never moves existing ones between splits.
 """
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from typing import Literal
 
-from vidpred.data.base import DataError, FileDataConfig, VideoEntry, file_dataset_spec, find_files, require_root
+from vidpred.data.base import (
+    DataError,
+    FileDataConfig,
+    VideoEntry,
+    file_dataset_spec,
+    find_files,
+    require_root,
+    unit_hash,
+)
 from vidpred.io.video import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS
 
 LAYOUT = ("a folder tree of video files (" + " ".join(VIDEO_EXTENSIONS) + ") or folders of numbered frames ("
@@ -32,8 +39,7 @@ class VideoFolderConfig(FileDataConfig):
 
 
 def hash_split(relative_path: str, test_fraction: float) -> str:
-    value = int(hashlib.sha1(relative_path.encode()).hexdigest()[:8], 16) / 2**32
-    return "test" if value < test_fraction else "train"
+    return "test" if unit_hash(relative_path) < test_fraction else "train"
 
 
 def scan(cfg: VideoFolderConfig) -> list[VideoEntry]:

@@ -90,8 +90,9 @@ def get_protocol(name: str) -> Protocol:
 
 
 # Data fields that say where a data set's files are, not what it is, and num_test (test sequence i of a generated set
-# is the same whatever their number, so fewer is what --sequences does): overriding them keeps a protocol the paper's.
-LOCATION_FIELDS = ("root", "cache", "test_npy", "mnist_dir", "num_test")
+# is the same whatever their number, so fewer is what --sequences does), and validation_fraction (it moves training
+# videos only): overriding them keeps a protocol the paper's.
+LOCATION_FIELDS = ("root", "cache", "test_npy", "mnist_dir", "num_test", "validation_fraction")
 
 
 def protocol_data_config(protocol: Protocol, overrides: dict | None = None):
@@ -169,6 +170,8 @@ class EvalSettings:
     # stop after the batch that passes this much time: the sequences done so far are the evaluation (a budget for
     # a long protocol, e.g. on a lent GPU); None: no limit
     max_minutes: float | None = None
+    # "validation": the held-out training data (``vidpred tune`` chooses settings there, never on the test set)
+    split: str = "test"
 
 
 class _MetricSet:
@@ -255,8 +258,8 @@ def evaluate(model, protocol: Protocol, settings: EvalSettings, model_label: str
     from vidpred.data.base import check_not_empty, unlike_training_data
 
     data_cfg = check_evaluation(model, protocol, settings)
-    dataset = build_dataset(data_cfg, "test")
-    check_not_empty(dataset, data_cfg, "test")
+    dataset = build_dataset(data_cfg, settings.split)
+    check_not_empty(dataset, data_cfg, settings.split)
     limit = next(n for n in (settings.max_sequences, protocol.max_sequences, len(dataset)) if n is not None)
     count = min(limit, len(dataset))
     num_samples = 1 if not model.stochastic else (
@@ -327,7 +330,8 @@ def evaluate(model, protocol: Protocol, settings: EvalSettings, model_label: str
 
     results = {"protocol": dataclasses.asdict(protocol), "model": model_label,
                "model_config": dataclasses.asdict(model.config), "stochastic": bool(model.stochastic),
-               "data_config": dataclasses.asdict(data_cfg), "n_sequences": count, "n_samples": num_samples,
+               "data_config": dataclasses.asdict(data_cfg), "split": settings.split, "n_sequences": count,
+               "n_samples": num_samples,
                "stopped": stopped,
                "seed": settings.seed, "metrics": {}, "unavailable": dict(metric_set.unavailable),
                "unavailable_short": dict(metric_set.unavailable_short),

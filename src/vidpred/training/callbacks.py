@@ -103,12 +103,22 @@ class SampleGrids(L.Callback):
         if self.batch is None:
             self.batch = batch[: self.num_clips].detach().clone()
         if self.every and trainer.global_step % self.every == 0 and trainer.is_global_zero:
-            self.write(pl_module, trainer.global_step)
+            rows = self.rows(pl_module)
+            self.write(rows, trainer.global_step, trainer.loggers)
 
-    def write(self, pl_module, step: int) -> None:
+    def write(self, rows, step: int, loggers=()) -> None:
+        """The GIF in the run folder, and its still picture to the trackers that show pictures."""
+        from vidpred.io.grid import make_grid, write_grid
+        from vidpred.training.loggers import log_picture
+
+        write_grid(self.folder / f"step_{step:06d}.gif", rows, fps=4.0)
+        if loggers:
+            log_picture(loggers, "samples", make_grid(rows), step)
+
+    def rows(self, pl_module) -> list:
         """Predictors: truth and prediction rows. Models that only reconstruct (a tokenizer): truth and
         reconstruction rows."""
-        from vidpred.io.grid import GridRow, write_grid
+        from vidpred.io.grid import GridRow
         from vidpred.models.base import Predictor, evaluating
 
         model = pl_module.model
@@ -125,7 +135,7 @@ class SampleGrids(L.Callback):
         for i in range(len(self.batch)):
             rows.append(GridRow(self.batch[i].float().cpu(), f"clip {i} truth", k))
             rows.append(GridRow(output[i].float().cpu(), label, k, predicted=True))
-        write_grid(self.folder / f"step_{step:06d}.gif", rows, fps=4.0)
+        return rows
 
 
 class TimeBudget(L.Callback):

@@ -69,6 +69,33 @@ class OptimConfig:
             raise ValueError(f"betas must each be in [0, 1), not {list(self.betas)}")
 
 
+# The experiment trackers a run can log to (``training/loggers.py``), and the package each needs
+LOGGERS = {"csv": None, "tensorboard": None, "wandb": "wandb", "mlflow": "mlflow"}
+
+
+@dataclass
+class TrackingConfig:
+    """Where the trackers of ``trainer.loggers`` file a run (wandb and mlflow; csv and tensorboard write in the run
+    folder)."""
+    project: str = "vidpred"  # the wandb project, the MLflow experiment
+    run_name: str | None = None  # None: the experiment's name
+    tags: list[str] = field(default_factory=list)
+    offline: bool = False  # wandb: write the run locally only (``wandb sync`` uploads it); so does WANDB_MODE=offline
+    mlflow_uri: str | None = None  # an MLflow tracking server or store; None: logs/mlflow.db in the run folder
+
+
+def check_loggers(names) -> None:
+    """One sentence, at config load and so before any training, for an unknown tracker or one not installed."""
+    import importlib.util
+
+    for name in names:
+        if name not in LOGGERS:
+            raise ValueError(f"loggers: {name!r} is not a tracker vidpred knows ({', '.join(LOGGERS)})")
+        package = LOGGERS[name]
+        if package and importlib.util.find_spec(package) is None:
+            raise ValueError(f"loggers: {name} is not installed; pip install 'vidpred[{name}]' (or leave it out)")
+
+
 @dataclass
 class TrainerConfig:
     max_steps: int = 1000
@@ -88,14 +115,18 @@ class TrainerConfig:
     checkpoint_every: int = 500  # optimizer steps between checkpoints (one is also written at the end)
     log_every: int = 10
     sample_every: int = 500  # steps between sample GIF grids; 0: never
-    val_every: int = 0  # steps between validation on the test split; 0: never
+    val_every: int = 0  # steps between validation (the loss on the first val_batches of val_split); 0: never
     val_batches: int = 4
+    val_split: Literal["test", "validation"] = "test"  # validation: held-out training data (``vidpred tune``)
     # fine-tuning: the run starts from the weights saved in this folder (`vidpred export` output, a finished run or
     # pretrained/NAME), built like this config's model, with a fresh optimizer and schedule; on resume the run's
     # own checkpoint wins. Single-stage models only.
     init_from: str | None = None
+    loggers: list[str] = field(default_factory=lambda: ["csv", "tensorboard"])  # of LOGGERS
+    tracking: TrackingConfig = field(default_factory=TrackingConfig)
 
     def validate(self) -> None:
+        check_loggers(self.loggers)
         check_range(self, positive=("max_steps", "max_minutes", "batch_size", "accumulate_batches", "num_nodes",
                                     "checkpoint_every", "log_every", "val_batches"),
                     non_negative=("num_workers", "sample_every", "val_every"))

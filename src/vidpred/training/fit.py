@@ -13,23 +13,15 @@ from pathlib import Path
 
 import lightning as L
 import torch
-from lightning.pytorch.loggers import TensorBoardLogger
 
 from vidpred.config import ConfigError, atomic_write_text
 from vidpred.models.io import build_model, load_weights, save_model
 from vidpred.models.registry import model_spec
 from vidpred.training.adversarial import AdversarialModule
-from vidpred.training.callbacks import (
-    AtomicCheckpoint,
-    LogLines,
-    ProgressBar,
-    ResumableCSVLogger,
-    SampleGrids,
-    StopOnInterrupt,
-    TimeBudget,
-)
+from vidpred.training.callbacks import AtomicCheckpoint, LogLines, ProgressBar, SampleGrids, StopOnInterrupt, TimeBudget
 from vidpred.training.config import ExperimentConfig, last_checkpoint, run_config
 from vidpred.training.errors import NonFiniteLoss
+from vidpred.training.loggers import close_loggers, log_config, make_loggers
 from vidpred.training.module import ClipDataModule, PredictorModule
 
 # The Lightning module of each kind of training a registry entry can name (``ModelSpec.training``).
@@ -79,11 +71,12 @@ def check_checkpoint(path: Path) -> None:
 
 
 def train_predictor(cfg: ExperimentConfig, folder: Path, resume: bool = True, model=None, publish: bool = True,
-                    datasets: dict | None = None):
+                    datasets: dict | None = None, callbacks: tuple = ()):
     """The single-stage pipeline: optimise the model's loss with Lightning, then publish its weights.
     Returns the trained model (in memory). A stage of a longer pipeline passes its part of the model (``model``,
     whose ``loss`` takes what ``datasets`` -- {"train": ..., "test": ...} -- yield) and publishes it itself.
-    The Lightning module is the one the model's registry entry names (``training``: "loss" or "adversarial")."""
+    The Lightning module is the one the model's registry entry names (``training``: "loss" or "adversarial").
+    ``callbacks``: Lightning callbacks added to the run's own (``vidpred tune`` prunes a trial through one)."""
     t = cfg.trainer
     last = last_checkpoint(folder)
     checkpoints = last.parent
@@ -105,7 +98,7 @@ def train_predictor(cfg: ExperimentConfig, folder: Path, resume: bool = True, mo
     checkpoints.mkdir(parents=True, exist_ok=True)
     checkpoint = AtomicCheckpoint(checkpoints, t.checkpoint_every)
     interrupt = StopOnInterrupt(checkpoint)
-    callbacks = [checkpoint, interrupt, LogLines(max(1, 10 * t.log_every))]
+    callbacks = [checkpoint, interrupt, LogLines(max(1, 10 * t.log_every)), *callbacks]
     if t.sample_every:
         callbacks.append(SampleGrids(folder / "samples", t.sample_every))
     if t.max_minutes:
@@ -113,8 +106,8 @@ def train_predictor(cfg: ExperimentConfig, folder: Path, resume: bool = True, mo
     interactive = sys.stderr.isatty()  # elsewhere (a log file) LogLines writes a line every few steps
     if interactive:
         callbacks.append(ProgressBar())
-    loggers = [ResumableCSVLogger(folder, name="logs", version="csv"),
-               TensorBoardLogger(folder, name="logs", version="tensorboard")]
+    loggers = make_loggers(cfg, folder)
+    log_config(loggers, cfg)
     trainer = L.Trainer(
         accelerator=t.accelerator, devices=t.devices, num_nodes=t.num_nodes, strategy=t.strategy,
         precision=t.precision, max_steps=t.max_steps, max_epochs=-1,
@@ -122,7 +115,7 @@ def train_predictor(cfg: ExperimentConfig, folder: Path, resume: bool = True, mo
         # whole run; a finished run continued with a larger budget (runner.py) restores a pass Lightning counts as
         # ended, so the rest of the batches come in the next "epoch"
         deterministic=t.deterministic,
-        callbacks=callbacks, logger=loggers, enable_checkpointing=False, use_distributed_sampler=False,
+        callbacks=callbacks, logger=loggers or False, enable_checkpointing=False, use_distributed_sampler=False,
         num_sanity_val_steps=0, log_every_n_steps=t.log_every,
         val_check_interval=t.val_every or None, check_val_every_n_epoch=None if t.val_every else 1,
         limit_val_batches=t.val_batches if t.val_every else 0, default_root_dir=folder,
@@ -145,6 +138,7 @@ def train_predictor(cfg: ExperimentConfig, folder: Path, resume: bool = True, mo
             raise
         finally:
             interrupt.restore()  # a stopping run ignored SIGINT until Lightning had finished (StopOnInterrupt)
+            close_loggers(loggers)
     if interrupt.stopped:  # at the end of a step, with its checkpoint; the stage is not finished
         raise KeyboardInterrupt
     if module.non_finite:

@@ -155,7 +155,7 @@ class PredictorModule(TrainingModule):
 
 
 class ClipDataModule(L.LightningDataModule):
-    """Training batches from the resumable loader; validation batches from the start of the test split.
+    """Training batches from the resumable loader; validation batches from the start of ``trainer.val_split``.
     ``datasets`` ({"train", "test"}) replaces the experiment's data set (a prior stage trains on code arrays)."""
 
     def __init__(self, cfg: ExperimentConfig, module: TrainingModule, datasets: dict | None = None):
@@ -172,7 +172,7 @@ class ClipDataModule(L.LightningDataModule):
         if self._train is None:
             self._train = build_dataset(self.cfg.data, "train")
         if self.cfg.trainer.val_every and self._test is None:
-            self._test = build_dataset(self.cfg.data, "test")
+            self._test = build_dataset(self.cfg.data, self.cfg.trainer.val_split)
 
     def _frames(self, clips):
         return clips if self._given else clips[:, :self.cfg.model.clip_frames]

@@ -24,7 +24,7 @@ from pathlib import Path
 import torch
 import yaml
 
-from vidpred.config import ConfigError, atomic_write_text, read_yaml, to_dict
+from vidpred.config import ConfigError, atomic_write_text, flatten, read_yaml, to_dict
 from vidpred.data import build_dataset
 from vidpred.data.base import intensity_stats
 from vidpred.models.io import CONFIG_FILE, WEIGHTS_FILE, build_model, check_same_model
@@ -46,8 +46,9 @@ def run_folder(cfg: ExperimentConfig) -> Path:
     return Path(cfg.runs_dir) / cfg.name
 
 
-def train(cfg: ExperimentConfig, fresh: bool = False) -> Path:
-    """Run every unfinished stage of ``cfg``'s pipeline in its run folder; returns the folder.
+def train(cfg: ExperimentConfig, fresh: bool = False, callbacks: tuple = ()) -> Path:
+    """Run every unfinished stage of ``cfg``'s pipeline in its run folder; returns the folder. ``callbacks``: extra
+    Lightning callbacks for a single-stage model's training (``vidpred tune``'s pruning).
 
     Nothing a user had is lost: a folder that holds something other than a run is refused; a new run that fails or
     is interrupted before its first checkpoint leaves no folder behind; with ``fresh`` the old run is set aside,
@@ -67,7 +68,7 @@ def train(cfg: ExperimentConfig, fresh: bool = False) -> Path:
         aside = folder.with_name(f".{folder.name}.vidpred-replaced-{os.getpid()}")
         os.rename(folder, aside)
     try:
-        _train_stages(cfg, folder)
+        _train_stages(cfg, folder, callbacks)
     except BaseException:
         if not _progressed(folder) and (aside is not None or not existed):
             shutil.rmtree(folder, ignore_errors=True)  # nothing worth keeping of a run that never checkpointed
@@ -86,7 +87,7 @@ def _progressed(folder: Path) -> bool:
                                 or (folder / WEIGHTS_FILE).is_file())
 
 
-def _train_stages(cfg: ExperimentConfig, folder: Path) -> None:
+def _train_stages(cfg: ExperimentConfig, folder: Path, callbacks: tuple = ()) -> None:
     resolved = yaml.safe_dump(to_dict(cfg), sort_keys=False)
     saved = folder / CONFIG_FILE
     stats = None
@@ -98,12 +99,15 @@ def _train_stages(cfg: ExperimentConfig, folder: Path) -> None:
     if stats is None:  # measured once, when the run begins; predict compares its input with it
         stats = intensity_stats(build_dataset(cfg.data, "train"))
     atomic_write_text(saved, resolved + yaml.safe_dump({DATA_STATS: stats}, sort_keys=False))
-    for stage in stages_for(cfg):
+    stages = stages_for(cfg)
+    if callbacks and len(stages) > 1:
+        raise ConfigError(f"{cfg.name} trains in stages; extra callbacks go to single-stage training only")
+    for stage in stages:
         done = folder / "stages" / f"{stage.name}.done"
         if done.is_file():
             print(f"vidpred: stage {stage.name!r} of {cfg.name} is finished; skipping it", file=sys.stderr)
             continue
-        stage.run(cfg, folder, True)
+        stage.run(cfg, folder, True, **({"callbacks": callbacks} if callbacks else {}))
         atomic_write_text(done, "finished\n")
 
 
@@ -123,16 +127,6 @@ def model_from_checkpoint(folder: str | Path):
     return model.eval(), int(checkpoint["global_step"])
 
 
-def _flat(tree, prefix: str = "") -> dict:
-    """A nested config as {"a.b.c": value}."""
-    if not isinstance(tree, dict):
-        return {prefix: tree}
-    out = {}
-    for key, value in tree.items():
-        out.update(_flat(value, f"{prefix}.{key}" if prefix else str(key)))
-    return out
-
-
 def _budget(cfg: ExperimentConfig, stage: str) -> tuple:
     trainer = cfg.trainer if stage == "train" else stage_config(cfg, stage).trainer
     return tuple(getattr(trainer, key) for key in BUDGET)
@@ -147,10 +141,10 @@ def _reopen_for_a_larger_budget(folder: Path, before: dict, cfg: ExperimentConfi
     """A run folder may be run again with a larger ``max_steps`` / ``max_minutes`` (the trainer's or a stage's):
     the stages whose budget grew lose their finished mark and continue from their last checkpoint (the
     learning-rate schedule follows the new length). Any other difference is refused, naming the keys."""
-    old, new = _flat(before), _flat(to_dict(cfg))
+    old, new = flatten(before), flatten(to_dict(cfg))
     # a stage section present on one side only stands for its defaults
     named = set(before.get("stages") or {}) | set(cfg.stages)
-    default = _flat({"stages": {name: to_dict(StageSettings()) for name in named}})
+    default = flatten({"stages": {name: to_dict(StageSettings()) for name in named}})
     old, new = {**default, **old}, {**default, **new}
     differ = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
     others = [k for k in differ if k.rsplit(".", 1)[-1] not in BUDGET]
