@@ -11,6 +11,7 @@
     vidpred reconstruct RUN_DIR --data NAME --out DIR [--clips 256]
     vidpred encode RUN_DIR --data NAME --out DIR [--splits train,test] [--context-frames N]
     vidpred export RUN_DIR --out DIR [--half]
+    vidpred tune CONFIG.yaml --space SPACE.yaml --trials N --study NAME --protocol P [--storage URL] [key=value ...]
     vidpred uncertainty RUN_DIR --data stochastic_moving_mnist --out DIR [--sequences 500] [--frames 100]
     vidpred demo [--out outputs/demo] [--model DIR ...] [--sequences 16] [--samples 3]
     vidpred study create STUDY_DIR --a MODEL_OR_FOLDER --b MODEL_OR_FOLDER --protocol P --clips N [--samples 1]
@@ -27,7 +28,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from vidpred.cli import data, evaluate, latents, predict, study, tokens, train
+from vidpred.cli import data, evaluate, latents, predict, study, tokens, train, tune
 from vidpred.cli.common import Parser
 from vidpred.config import ConfigError
 
@@ -38,7 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="vidpred: stochastic video prediction. Data sets, training, prediction, evaluation and reports.",
         epilog="Run `vidpred VERB --help` for each verb.")
     verbs = parser.add_subparsers(dest="verb", metavar="VERB", required=True)
-    for group in (data, train, predict, evaluate, tokens, latents, study):
+    for group in (data, train, tune, predict, evaluate, tokens, latents, study):
         group.add_parsers(verbs)
     return parser
 
@@ -70,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
             import signal
 
             signal.signal(signal.SIGINT, signal.SIG_IGN)
-        done = ("run the same command again to resume from the last checkpoint" if args.verb == "train" else
+        done = ("run the same command again to resume from the last checkpoint" if args.verb in ("train", "tune") else
                 "nothing was written, and what was there before is as it was")
         print(f"\nvidpred: interrupted; {done}", file=sys.stderr)
         return 130

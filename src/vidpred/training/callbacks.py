@@ -139,18 +139,20 @@ class SampleGrids(L.Callback):
 
 
 class TimeBudget(L.Callback):
-    """Stops training cleanly (the end-of-training checkpoint is written) after ``minutes`` of wall time."""
+    """Stops training cleanly (the end-of-training checkpoint is written) after ``minutes`` of wall time, or of this
+    process's CPU time (``clock="cpu"``)."""
 
-    def __init__(self, minutes: float):
+    def __init__(self, minutes: float, clock: str = "wall"):
         self.seconds, self.started = minutes * 60.0, None
+        self.now = time.process_time if clock == "cpu" else time.monotonic
 
     def on_train_start(self, trainer, pl_module) -> None:
-        self.started = time.monotonic()
+        self.started = self.now()
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
         if not at_step_boundary(trainer, pl_module):
             return
-        over = time.monotonic() - self.started > self.seconds
+        over = self.now() - self.started > self.seconds
         if trainer.world_size == 1:  # decided on the host: nothing to wait for on a device
             trainer.should_stop = trainer.should_stop or over
             return

@@ -99,7 +99,10 @@ def check_loggers(names) -> None:
 @dataclass
 class TrainerConfig:
     max_steps: int = 1000
-    max_minutes: float | None = None  # stop (cleanly, with a checkpoint) after this much wall time
+    max_minutes: float | None = None  # stop (cleanly, with a checkpoint) after this much time on budget_clock
+    # wall: minutes of the clock on the wall; cpu: minutes of this process's CPU time (all its threads), so that runs
+    # sharing cores with other work (two trials of a study on one machine) get the same compute
+    budget_clock: Literal["wall", "cpu"] = "wall"
     batch_size: int = 16
     # batches per optimizer step (gradient accumulation): an effective batch of batch_size x accumulate_batches
     # where that many clips do not fit in memory at once (SVG's code release trains at 100; the paper gives no batch

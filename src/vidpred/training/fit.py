@@ -102,7 +102,7 @@ def train_predictor(cfg: ExperimentConfig, folder: Path, resume: bool = True, mo
     if t.sample_every:
         callbacks.append(SampleGrids(folder / "samples", t.sample_every))
     if t.max_minutes:
-        callbacks.append(TimeBudget(t.max_minutes))
+        callbacks.append(TimeBudget(t.max_minutes, t.budget_clock))
     interactive = sys.stderr.isatty()  # elsewhere (a log file) LogLines writes a line every few steps
     if interactive:
         callbacks.append(ProgressBar())
