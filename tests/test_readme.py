@@ -52,6 +52,12 @@ def test_every_command_parses_and_reads_only_what_an_earlier_one_wrote(page):
         if args.verb == "train":
             cfg = load_experiment(ROOT / args.config, [o for o in overrides])
             written.add(f"{cfg.runs_dir}/{cfg.name}")
+        if args.verb == "tune":
+            from vidpred.training.tune import read_space
+
+            cfg = load_experiment(ROOT / args.config, [o for o in overrides])
+            assert read_space(ROOT / args.space), argv
+            written.add(f"{cfg.runs_dir}/{args.study}")
         for key in ("out", "study_dir"):
             if getattr(args, key, None):
                 written.add(getattr(args, key))

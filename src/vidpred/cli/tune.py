@@ -47,8 +47,9 @@ def print_table(tuner) -> None:
     best = tuner.best()
     for row in tuner.rows():
         value = row[metric]
-        cells = [f"{row['trial']}{' (as given)' if row['as_given'] else ''}", row["state"], "" if value is None else f"{value:.4f}",
-                 *[_cell(row.get(k)) for k in keys], _cell(row["train_minutes"])]
+        cells = [f"{row['trial']}{' (as given)' if row['as_given'] else ''}", row["state"],
+                 "" if value is None else f"{value:.4f}", *[_cell(row.get(k)) for k in keys],
+                 _cell(row["train_minutes"])]
         table.add_row(*cells, style="bold" if best is not None and row["trial"] == best.number else None)
     for name, value in tuner.baselines().items():
         table.add_row("", name, f"{value:.4f}", *[""] * len(keys), "", style="dim")

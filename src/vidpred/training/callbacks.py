@@ -1,8 +1,7 @@
-"""Callbacks: atomic periodic checkpoints, sample grids during training, a wall-time budget, a CSV log that
-survives resuming, and Ctrl-C that stops at the end of a step with a checkpoint."""
+"""Callbacks: atomic periodic checkpoints, sample grids during training, a time budget, and Ctrl-C that stops at
+the end of a step with a checkpoint."""
 from __future__ import annotations
 
-import csv
 import os
 import signal
 import sys
@@ -13,9 +12,6 @@ from pathlib import Path
 import lightning as L
 import torch
 from lightning.pytorch.callbacks import RichProgressBar
-from lightning.pytorch.loggers import CSVLogger
-from lightning.pytorch.loggers.csv_logs import ExperimentWriter
-from lightning.pytorch.loggers.logger import rank_zero_experiment
 
 from vidpred.training.config import LAST_CHECKPOINT
 
@@ -181,28 +177,6 @@ class LogLines(L.Callback):
         loss_text = f", loss {float(loss):.5f}" if loss is not None else ""
         print(f"step {trainer.global_step}/{trainer.max_steps}{loss_text}{speed}", file=sys.stderr, flush=True)
         self.last_time = now
-
-
-class _AppendingWriter(ExperimentWriter):
-    """Lightning's CSV writer, except that it keeps an existing ``metrics.csv`` and appends to it (Lightning deletes
-    it when the folder is not empty: a resumed run would lose the rows of its earlier attempts)."""
-
-    def _check_log_dir_exists(self) -> None:
-        if os.path.isfile(self.metrics_file_path):
-            with open(self.metrics_file_path, newline="") as file:
-                self.metrics_keys = sorted(next(csv.reader(file), []))  # new columns rewrite the header only
-
-
-class ResumableCSVLogger(CSVLogger):
-    """``logs/csv/metrics.csv`` holding every logged step of every attempt of a run, resumed or not."""
-
-    @property
-    @rank_zero_experiment
-    def experiment(self) -> ExperimentWriter:
-        if self._experiment is None:
-            self._fs.makedirs(self.root_dir, exist_ok=True)
-            self._experiment = _AppendingWriter(log_dir=self.log_dir)
-        return self._experiment
 
 
 class ProgressBar(RichProgressBar):

@@ -12,14 +12,40 @@ into the same tracker run: its id is kept in the run folder.
 """
 from __future__ import annotations
 
+import csv
+import os
 import secrets
 from pathlib import Path
 
 import numpy as np
+from lightning.pytorch.loggers import CSVLogger
+from lightning.pytorch.loggers.csv_logs import ExperimentWriter
+from lightning.pytorch.loggers.logger import rank_zero_experiment
 
 from vidpred.config import atomic_write_text, flatten, to_dict
-from vidpred.training.callbacks import ResumableCSVLogger
 from vidpred.training.config import ExperimentConfig
+
+
+class _AppendingWriter(ExperimentWriter):
+    """Lightning's CSV writer, except that it keeps an existing ``metrics.csv`` and appends to it (Lightning deletes
+    it when the folder is not empty: a resumed run would lose the rows of its earlier attempts)."""
+
+    def _check_log_dir_exists(self) -> None:
+        if os.path.isfile(self.metrics_file_path):
+            with open(self.metrics_file_path, newline="") as file:
+                self.metrics_keys = sorted(next(csv.reader(file), []))  # new columns rewrite the header only
+
+
+class ResumableCSVLogger(CSVLogger):
+    """``logs/csv/metrics.csv`` holding every logged step of every attempt of a run, resumed or not."""
+
+    @property
+    @rank_zero_experiment
+    def experiment(self) -> ExperimentWriter:
+        if self._experiment is None:
+            self._fs.makedirs(self.root_dir, exist_ok=True)
+            self._experiment = _AppendingWriter(log_dir=self.log_dir)
+        return self._experiment
 
 
 def _run_id(folder: Path, tracker: str) -> str:
