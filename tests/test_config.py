@@ -119,7 +119,7 @@ def test_every_shipped_config_resolves():
         given = flatten(to_dict(load_experiment(config)))
         for dimension in read_space(path):
             for value in dimension.extremes():
-                trial_config(to_dict(load_experiment(config)), {dimension.key: value}, Path("/tmp"), "t", 100)
+                trial_config(to_dict(load_experiment(config)), {dimension.key: value}, Path("/tmp"), "t", 800)
             value = given[dimension.key]
             assert value in dimension.values if dimension.kind == "choice" else \
                 dimension.values[0] <= value <= dimension.values[1], (path, dimension.key)

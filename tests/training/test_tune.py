@@ -124,6 +124,20 @@ def test_two_processes_share_one_sqlite_study(tmp_path):
     assert pids == {p.pid for p in processes}  # both worked on it
 
 
+def test_trials_of_any_batch_validate_every_so_many_clips(tmp_path):
+    from vidpred.training.tune import trial_config
+
+    config, _ = files(tmp_path, batch_size=4)
+    base = load_experiment(config)
+    import dataclasses
+
+    base_dict = yaml.safe_load(config.read_text())
+    for batch, every in ((4, 25), (8, 12), (2, 50), (16, 6)):  # 100 clips: 100 / batch steps, rounded
+        cfg = trial_config(base_dict, {"trainer.batch_size": batch}, tmp_path, "t", 100)
+        assert (cfg.trainer.batch_size, cfg.trainer.val_every, cfg.trainer.val_split) == (batch, every, "validation")
+    assert dataclasses.asdict(base.trainer)["val_every"] == 0  # the config itself is left as it was
+
+
 def test_a_trial_falling_behind_is_pruned(tmp_path):
     config, space = files(tmp_path, space={"optim.lr": {"choice": [0.02, 1.0e-9]}}, max_steps=6)
     settings = settings_for(config, [], space, "mmnist-10-10", None, 2, 1, 2)
@@ -134,7 +148,8 @@ def test_a_trial_falling_behind_is_pruned(tmp_path):
     rows = trials_of(tmp_path / "runs" / "p")
     assert [r["state"] for r in rows] == ["complete", "complete", "pruned"]
     pruned = tuner.study.trials[2]
-    assert max(pruned.intermediate_values) < 6  # stopped before its budget
+    # reported after 4 and 8 clips (2 and 4 steps of 2): judged from the second report on, and stopped there
+    assert list(pruned.intermediate_values) == [4, 8]
     assert json.loads((tmp_path / "runs" / "p" / "trials" / "trial_0002" / "logs" / "run_summary.json")
                       .read_text())["steps"] < 6
 

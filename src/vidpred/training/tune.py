@@ -14,9 +14,12 @@ on the **validation split** (held-out training data, never the test set; ``data/
 per sequence as the protocol reports it. ``blank`` and ``copy_last`` are scored on the same sequences once per
 study, so the table shows what a trial has to beat.
 
-Pruning: a single-stage model validates every ``validate_every`` steps on the validation split; its loss is
-reported to Optuna (negated when the objective is maximised, so that the pruner compares it the study's way), and
-a trial the median pruner judges worse than the others at that step stops there and is marked pruned.
+Pruning: a single-stage model validates on the validation split every ``validate_every`` steps of the config's
+own batch -- that many clips, whatever a trial's batch size: a trial with half the batch validates every twice as
+many steps --, and reports its loss to Optuna against the clips it has trained on (negated when the objective is
+maximised, so that the pruner compares it the study's way). From the second validation on, a trial the median
+pruner judges worse than the others at the same number of clips stops there and is marked pruned. (Compared at
+equal steps instead, a smaller batch would be judged having seen less data, and pruned for it.)
 
 The study lives in Optuna's storage: SQLite in the study folder by default, or a database URL that several
 machines share (each then keeps the run folders of its own trials). ``--trials N`` is the number of finished
@@ -112,13 +115,19 @@ def _whole(value) -> int:
     return int(number)
 
 
-def trial_config(base: dict, params: dict, study_folder: Path, run_name: str, validate_every: int) -> ExperimentConfig:
+def clips_per_step(cfg: ExperimentConfig) -> int:
+    return cfg.trainer.batch_size * cfg.trainer.accumulate_batches
+
+
+def trial_config(base: dict, params: dict, study_folder: Path, run_name: str, validate_clips: int) -> ExperimentConfig:
     """The experiment a trial trains: ``base`` with the trial's values, its run folder in the study folder, and
-    validation (for pruning) on the validation split."""
+    validation (for pruning) on the validation split every ``validate_clips`` training clips."""
     overrides = [f"{key}={json.dumps(value)}" for key, value in params.items()]
     overrides += [f"runs_dir={json.dumps(str(study_folder / 'trials'))}", f"name={run_name}",
-                  "trainer.val_split=validation", f"trainer.val_every={validate_every}"]
-    return load_experiment(base=apply_overrides(base, overrides))
+                  "trainer.val_split=validation"]
+    cfg = load_experiment(base=apply_overrides(base, overrides))
+    every = max(1, round(validate_clips / clips_per_step(cfg)))
+    return dataclasses.replace(cfg, trainer=dataclasses.replace(cfg.trainer, val_every=every))
 
 
 @dataclasses.dataclass
@@ -130,7 +139,7 @@ class TuneSettings:
     metric: str
     sequences: int = 100
     samples: int = 5
-    validate_every: int = 100
+    validate_every: int = 100  # steps of the config's own batch between validations (pruning)
 
     def dimensions(self) -> list[Dimension]:
         return [Dimension(key, kind, tuple(values)) for key, kind, values in self.space]
@@ -147,6 +156,7 @@ class Tuner:
         self.log = log or (lambda line: print(f"vidpred tune: {line}", file=sys.stderr, flush=True))
         self.dimensions = settings.dimensions()
         self.base = load_experiment(base=settings.config)
+        self.validate_clips = settings.validate_every * clips_per_step(self.base)
         self._check()
         self.study_folder.mkdir(parents=True, exist_ok=True)
         url = storage or f"sqlite:///{(self.study_folder / 'study.db').resolve()}"
@@ -158,7 +168,9 @@ class Tuner:
             # SQLite: several processes take turns writing; wait for the lock rather than fail
             engine_kwargs={"connect_args": {"timeout": 60}} if url.startswith("sqlite") else {})
         direction = "maximize" if self.higher_is_better else "minimize"
-        pruner = optuna.pruners.MedianPruner(n_startup_trials=2) if prune else optuna.pruners.NopPruner()
+        # from the second validation on: the first, early in training, ranks trials by their start
+        pruner = optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=self.validate_clips + 1) if prune \
+            else optuna.pruners.NopPruner()
         self.study = optuna.create_study(study_name=study_name, storage=self.storage, direction=direction,
                                          pruner=pruner, load_if_exists=True)
         self._same_study()
@@ -199,7 +211,7 @@ class Tuner:
             for value in dimension.extremes():
                 try:
                     trial_config(self.settings.config, {dimension.key: value}, self.study_folder, "check",
-                                 self.settings.validate_every)
+                                 self.validate_clips)
                 except ConfigError as err:
                     raise ConfigError(f"search space: {dimension.key} = {value!r} is not a valid config: {err}") \
                         from None
@@ -299,11 +311,12 @@ class Tuner:
         run = trial.user_attrs.get("run") or f"trial_{trial.number:04d}"
         trial.set_user_attr("run", run)
         params = {d.key: d.suggest(trial) for d in self.dimensions}
-        cfg = trial_config(self.settings.config, params, self.study_folder, run, self.settings.validate_every)
+        cfg = trial_config(self.settings.config, params, self.study_folder, run, self.validate_clips)
         folder = self.study_folder / "trials" / run
         self.log(f"trial {trial.number}: " + ", ".join(f"{k}={_show(v)}" for k, v in params.items()) + f" -> {folder}")
         started = time.perf_counter()
-        pruning = Pruning(trial, -1.0 if self.higher_is_better else 1.0) if self.single_stage else None
+        pruning = Pruning(trial, -1.0 if self.higher_is_better else 1.0, clips_per_step(cfg), self.validate_clips) \
+            if self.single_stage else None
         try:
             train(cfg, callbacks=(pruning,) if pruning else ())
         except NonFiniteLoss as err:
@@ -312,7 +325,7 @@ class Tuner:
             raise
         trial.set_user_attr("train_seconds", round(time.perf_counter() - started, 1))
         if pruning is not None and pruning.pruned:
-            self.log(f"trial {trial.number} pruned at step {pruning.step}")
+            self.log(f"trial {trial.number} pruned at step {pruning.step} ({pruning.clips} clips)")
             raise optuna.TrialPruned(f"at step {pruning.step}")
         result = self.score(folder)
         trial.set_user_attr("scored", f"{result['aggregate']} on {result['sequences']} validation sequences")
@@ -448,18 +461,22 @@ class Tuner:
 
 
 class Pruning(L.Callback):
-    """After each validation, the validation loss to the trial (times ``sign``); stops a trial the pruner prunes."""
+    """After each validation, the validation loss (times ``sign``) to the trial, against the training clips seen
+    (rounded to the nearest multiple of ``every_clips``, so that trials of every batch size report at the same
+    points); stops a trial the pruner prunes."""
 
-    def __init__(self, trial, sign: float):
-        self.trial, self.sign, self.pruned, self.step = trial, sign, False, None
+    def __init__(self, trial, sign: float, clips_per_step: int, every_clips: int):
+        self.trial, self.sign, self.clips_per_step, self.every_clips = trial, sign, clips_per_step, every_clips
+        self.pruned, self.step, self.clips = False, None, None
 
     def on_validation_end(self, trainer, pl_module) -> None:
         loss = trainer.callback_metrics.get("val/loss")
         if loss is None or trainer.sanity_checking or not math.isfinite(float(loss)):
             return
-        self.trial.report(self.sign * float(loss), trainer.global_step)
+        clips = round(trainer.global_step * self.clips_per_step / self.every_clips) * self.every_clips
+        self.trial.report(self.sign * float(loss), clips)
         if self.trial.should_prune():
-            self.pruned, self.step, trainer.should_stop = True, trainer.global_step, True
+            self.pruned, self.step, self.clips, trainer.should_stop = True, trainer.global_step, clips, True
 
 
 def _storage(url: str, **kwargs):
