@@ -429,25 +429,39 @@ class Tuner:
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
+        import matplotlib.ticker
 
         metric = self.settings.metric
         panels = 1 + len(self.dimensions)
         fig, axes = plt.subplots(1, panels, figsize=(4.2 * panels, 3.4), squeeze=False)
         baselines = self.study.user_attrs.get("baselines", {})
         for column, ax in enumerate(axes[0]):
-            x_key = "trial" if column == 0 else self.dimensions[column - 1].key
+            dimension = self.dimensions[column - 1] if column else None
+            x_key = dimension.key if dimension else "trial"
+            # a choice is drawn at its place in the list (any kind of value), its values named on the axis
+            choices = list(dimension.values) if dimension and dimension.kind == "choice" else None
+            position = choices.index if choices else (lambda v: v)
             scored = [row for row in rows if row["state"] == "complete"]
-            ax.scatter([row[x_key] for row in scored], [row[metric] for row in scored], color="tab:blue",
+            ax.scatter([position(row[x_key]) for row in scored], [row[metric] for row in scored], color="tab:blue",
                        label="complete")
-            pruned = [row[x_key] for row in rows if row["state"] == "pruned"]
+            given = [row for row in scored if row["as_given"]]
+            ax.scatter([position(row[x_key]) for row in given], [row[metric] for row in given], s=160,
+                       facecolors="none", edgecolors="tab:red", label="the config as given")
+            pruned = [position(row[x_key]) for row in rows if row["state"] == "pruned" and row.get(x_key) is not None]
             if pruned:  # a pruned trial has no score: marked on the axis
                 ax.scatter(pruned, [0.0] * len(pruned), marker="x", color="tab:orange", label="pruned",
                            transform=ax.get_xaxis_transform(), clip_on=False)
             for name, value in baselines.items():
                 ax.axhline(value, linestyle="--", linewidth=1, color="grey" if name == "blank" else "black",
                            label=name)
-            if column and self.dimensions[column - 1].log and (scored or pruned):
+            if dimension and dimension.kind == "choice":
+                ax.set_xticks(range(len(dimension.values)), [str(v) for v in dimension.values])
+                ax.set_xlim(-0.5, len(dimension.values) - 0.5)
+            elif dimension and dimension.log and (scored or pruned):
                 ax.set_xscale("log")
+                ax.xaxis.set_major_locator(matplotlib.ticker.LogLocator(subs=(1.0, 2.0, 5.0)))  # 1, 2, 5 x 10^k
+                ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:.0e}"))
+                ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
             ax.set_xlabel(x_key)
             ax.set_ylabel(f"{metric} (validation)")
         axes[0][0].legend(fontsize=7)
