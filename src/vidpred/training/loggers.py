@@ -48,11 +48,22 @@ class ResumableCSVLogger(CSVLogger):
         return self._experiment
 
 
-def _run_id(folder: Path, tracker: str) -> str:
-    """The tracker's id for this run folder, made once and kept, so that a resumed run continues the same run."""
+def _rank_zero() -> bool:
+    """Whether this process is the one that talks to the trackers (Lightning's rank, read from the launcher's
+    environment; the other processes of a multi-GPU run have no tracker run of their own)."""
+    from lightning.pytorch.utilities import rank_zero_only
+
+    return getattr(rank_zero_only, "rank", 0) == 0
+
+
+def _run_id(folder: Path, tracker: str) -> str | None:
+    """The tracker's id for this run folder, made once (by rank zero) and kept, so that a resumed run continues the
+    same tracker run."""
     path = folder / "logs" / f"{tracker}_run_id.txt"
     if path.is_file():
         return path.read_text().strip()
+    if not _rank_zero():
+        return None
     run_id = secrets.token_hex(8)
     atomic_write_text(path, run_id + "\n")
     return run_id
@@ -89,7 +100,8 @@ def make_loggers(cfg: ExperimentConfig, folder: Path) -> list:
                                   tags={tag: "" for tag in tracking.tags},
                                   artifact_location=None if tracking.mlflow_uri else (logs / "mlartifacts").as_uri(),
                                   run_id=run_id.read_text().strip() if run_id.is_file() else None)
-            atomic_write_text(run_id, logger.run_id + "\n")  # MLflow makes the id; kept for a resumed run
+            if _rank_zero():  # MLflow makes the id; kept for a resumed run
+                atomic_write_text(run_id, logger.run_id + "\n")
             loggers.append(logger)
     return loggers
 
