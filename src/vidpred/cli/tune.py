@@ -42,14 +42,14 @@ def print_table(tuner) -> None:
     table = Table(title=f"study {tuner.study.study_name}: {metric} on the validation split of {tuner.protocol.name} "
                         f"({'higher' if tuner.higher_is_better else 'lower'} is better)")
     keys = [d.key for d in tuner.dimensions]
-    for column in ("trial", "state", metric, *keys, "minutes"):
+    for column in ("trial", "state", metric, *keys, "wall min"):
         table.add_column(column, justify="right" if column not in ("state",) else "left")
     best = tuner.best()
     for row in tuner.rows():
         value = row[metric]
         cells = [f"{row['trial']}{' (as given)' if row['as_given'] else ''}", row["state"],
                  "" if value is None else f"{value:.4f}", *[_cell(row.get(k)) for k in keys],
-                 _cell(row["train_minutes"])]
+                 _cell(row["wall_minutes"])]
         table.add_row(*cells, style="bold" if best is not None and row["trial"] == best.number else None)
     for name, value in tuner.baselines().items():
         table.add_row("", name, f"{value:.4f}", *[""] * len(keys), "", style="dim")

@@ -389,7 +389,7 @@ class Tuner:
             row = {"trial": trial.number, "state": state,
                    # Optuna gives a pruned trial its last intermediate value (here a validation loss): not a score
                    self.settings.metric: trial.value if state == "complete" else None, **trial.params,
-                   "train_minutes": round(trial.user_attrs["train_seconds"] / 60, 2)
+                   "wall_minutes": round(trial.user_attrs["train_seconds"] / 60, 2)
                    if "train_seconds" in trial.user_attrs else None,
                    "run": trial.user_attrs.get("run", ""), "resumes": trial.user_attrs.get("resumes"),
                    "as_given": "yes" if trial.user_attrs.get("as_given") else ""}
@@ -407,7 +407,7 @@ class Tuner:
     def write_summary(self) -> None:
         """trials.csv, trials.png and best.yaml in the study folder, from the storage (all processes' trials)."""
         rows = self.rows()
-        columns = ["trial", "state", self.settings.metric, *[d.key for d in self.dimensions], "train_minutes",
+        columns = ["trial", "state", self.settings.metric, *[d.key for d in self.dimensions], "wall_minutes",
                    "run", "resumes", "as_given"]
         lines = [",".join(columns)]
         lines += [",".join("" if row.get(c) is None else str(row.get(c)) for c in columns) for row in rows]
@@ -454,17 +454,24 @@ class Tuner:
             for name, value in baselines.items():
                 ax.axhline(value, linestyle="--", linewidth=1, color="grey" if name == "blank" else "black",
                            label=name)
+            xs = [position(row[x_key]) for row in scored] + pruned
             if dimension and dimension.kind == "choice":
                 ax.set_xticks(range(len(dimension.values)), [str(v) for v in dimension.values])
                 ax.set_xlim(-0.5, len(dimension.values) - 0.5)
-            elif dimension and dimension.log and (scored or pruned):
+            elif xs:  # the pruned marks (drawn on the axis) do not widen the axis by themselves
+                low, high = min(xs), max(xs)
+                if dimension and dimension.log:
+                    ax.set_xlim(low / 1.3, high * 1.3)
+                else:
+                    ax.set_xlim(low - 0.05 * (high - low) - 0.5, high + 0.05 * (high - low) + 0.5)
+            if dimension and dimension.log and xs:
                 ax.set_xscale("log")
                 ax.xaxis.set_major_locator(matplotlib.ticker.LogLocator(subs=(1.0, 2.0, 5.0)))  # 1, 2, 5 x 10^k
                 ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:.0e}"))
                 ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
             ax.set_xlabel(x_key)
             ax.set_ylabel(f"{metric} (validation)")
-        axes[0][0].legend(fontsize=7)
+        axes[0][0].legend(fontsize=7, loc="best")
         fig.suptitle(f"study {self.study.study_name}: {metric} on {self.protocol.name}'s validation split "
                      f"({'higher' if self.higher_is_better else 'lower'} is better)", fontsize=9)
         fig.tight_layout()
