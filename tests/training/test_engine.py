@@ -3,6 +3,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -59,6 +60,32 @@ def test_two_steps_checkpoint_load_predict_matches_memory(tmp_path):
     assert checkpoint["global_step"] == 2 and checkpoint["vidpred"]["batches_trained"] == 2
     state = {k.removeprefix("model."): v for k, v in checkpoint["state_dict"].items()}
     assert all(torch.equal(state[k], v) for k, v in loaded.state_dict().items())
+
+
+def test_a_time_budget_counts_the_time_spent_before_a_resume(tmp_path):
+    from types import SimpleNamespace
+
+    from vidpred.training.callbacks import TimeBudget
+
+    # the time spent travels in the checkpoint
+    cfg = load_experiment(base=tiny(tmp_path, trainer={"max_minutes": 60.0, "budget_clock": "cpu"}))
+    train_predictor(cfg, tmp_path / "runs" / "tiny")
+    saved = torch.load(tmp_path / "runs" / "tiny" / "checkpoints" / "last.ckpt", weights_only=True)["callbacks"]
+    spent = next(v["spent_seconds"] for k, v in saved.items() if "TimeBudget" in k)
+    assert 0 < spent < 60
+    # and counts towards the budget of the resumed run: 59 of 60 seconds spent, then one more is over
+    trainer = SimpleNamespace(world_size=1, should_stop=False, accumulate_grad_batches=1)
+    step = SimpleNamespace(batches_trained=1)
+    for before, over in ((0.0, False), (59.0, True)):
+        budget = TimeBudget(1.0, "cpu")
+        budget.load_state_dict({"spent_seconds": before})
+        budget.on_train_start(trainer, step)
+        started = time.process_time()
+        while time.process_time() - started < 1.1:
+            pass
+        trainer.should_stop = False
+        budget.on_train_batch_end(trainer, step, None, None, 0)
+        assert trainer.should_stop is over
 
 
 def test_rerun_skips_finished_stage_and_refuses_another_config(tmp_path, capsys):

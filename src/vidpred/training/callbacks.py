@@ -136,11 +136,22 @@ class SampleGrids(L.Callback):
 
 class TimeBudget(L.Callback):
     """Stops training cleanly (the end-of-training checkpoint is written) after ``minutes`` of wall time, or of this
-    process's CPU time (``clock="cpu"``)."""
+    process's CPU time (``clock="cpu"``), counted over the whole run: the time spent before a checkpoint travels in
+    it, so a run stopped and resumed trains as long as one that was not (and a finished run given a larger budget
+    trains the difference)."""
 
     def __init__(self, minutes: float, clock: str = "wall"):
-        self.seconds, self.started = minutes * 60.0, None
+        self.seconds, self.started, self.spent_before = minutes * 60.0, None, 0.0
         self.now = time.process_time if clock == "cpu" else time.monotonic
+
+    def spent(self) -> float:
+        return self.spent_before + (self.now() - self.started if self.started is not None else 0.0)
+
+    def state_dict(self) -> dict:
+        return {"spent_seconds": self.spent()}
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        self.spent_before = float(state_dict.get("spent_seconds", 0.0))
 
     def on_train_start(self, trainer, pl_module) -> None:
         self.started = self.now()
@@ -148,7 +159,7 @@ class TimeBudget(L.Callback):
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
         if not at_step_boundary(trainer, pl_module):
             return
-        over = self.now() - self.started > self.seconds
+        over = self.spent() > self.seconds
         if trainer.world_size == 1:  # decided on the host: nothing to wait for on a device
             trainer.should_stop = trainer.should_stop or over
             return
