@@ -89,7 +89,7 @@ def wait_for(path, process, seconds=120):
 
 @pytest.mark.parametrize("stop", [signal.SIGKILL, signal.SIGINT])
 def test_a_stopped_study_resumes_with_no_trial_lost_or_repeated(tmp_path, stop):
-    files(tmp_path, max_steps=40)
+    files(tmp_path, max_steps=16)
     process = start(tmp_path, 3, "s", "--no-prune")
     second = tmp_path / "runs" / "s" / "trials" / "trial_0001" / "checkpoints" / "last.ckpt"
     wait_for(second, process)
@@ -107,7 +107,7 @@ def test_a_stopped_study_resumes_with_no_trial_lost_or_repeated(tmp_path, stop):
     assert again["run"] == "trial_0001" and again["optim.lr"] == rows[1]["optim.lr"]
     assert (folder / "trials" / "trial_0000" / "model.safetensors").read_bytes() == digest  # not trained again
     summary = json.loads((folder / "trials" / "trial_0001" / "logs" / "run_summary.json").read_text())
-    assert summary["steps"] == 40
+    assert summary["steps"] == 16
 
 
 def test_two_processes_share_one_sqlite_study(tmp_path):
