@@ -252,3 +252,15 @@ def test_validation_fraction_holds_training_videos_out_of_training(tmp_path, wri
     assert names["validation"] and names["train"] and not names["train"] & names["validation"]
     assert len(train) + len(validation) == len(everything)  # the test split is untouched
     assert len(test) == len(build_dataset(data_config("video_folder", **base), "test"))
+
+
+def test_the_pieces_of_one_recording_are_held_out_together(tmp_path, write_clip):
+    make_kth(tmp_path, write_clip)
+    for fraction in (0.2, 0.5, 0.8):
+        cfg = data_config("kth", root=str(tmp_path), num_frames=8, validation_fraction=fraction)
+        train, validation = build_dataset(cfg, "train"), build_dataset(cfg, "validation")
+        sides = {split: {d.clip_id(i).split("#")[0] for i in range(len(d))}
+                 for split, d in (("train", train), ("validation", validation))}
+        assert not sides["train"] & sides["validation"], fraction  # person01's two sequences on one side
+        # (hashed one by one, person01's sequences #0 and #1 would fall on either side of 0.5)
+        assert bool(sides["validation"]) == (fraction > 0.4), fraction

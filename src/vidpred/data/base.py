@@ -104,9 +104,10 @@ def unit_hash(text: str) -> float:
 
 
 def held_out(video_id: str, fraction: float) -> bool:
-    """Whether a training video belongs to the validation split. Its hash is salted, so that it does not repeat a
-    split already drawn by hashing the same id (``video_folder``'s test split)."""
-    return unit_hash(f"{VALIDATION}:{video_id}") < fraction
+    """Whether a training video belongs to the validation split, by its file: the pieces of one recording
+    (``FILE#k``, KTH's sequences) go together, so none of a held-out recording is trained on. The hash is salted, so
+    that it does not repeat a split already drawn by hashing the same id (``video_folder``'s test split)."""
+    return unit_hash(f"{VALIDATION}:{video_id.split('#')[0]}") < fraction
 
 
 def transform_frames(frames: np.ndarray, image_size: int, channels: int, crop: str = "center") -> np.ndarray:
