@@ -27,8 +27,8 @@ def cmd_tune(args) -> None:
     check_device(args.device)
     from vidpred.training.tune import Tuner, settings_for
 
-    settings = settings_for(args.config, args.overrides, args.space, args.protocol, args.metric, args.sequences,
-                            args.samples, args.validate_every)
+    settings = settings_for(base, args.space, args.protocol, args.metric, args.sequences, args.samples,
+                            args.validate_every)
     tuner = Tuner(settings, args.study, study_folder(base.runs_dir, args.study), storage=args.storage,
                   device=args.device, prune=not args.no_prune)
     tuner.run(args.trials)

@@ -175,13 +175,9 @@ class Tuner:
                                          pruner=pruner, load_if_exists=True)
         self._same_study()
         self._as_given_first()
-        self.single_stage = len(self._stages(self.base)) == 1
-
-    @staticmethod
-    def _stages(cfg):
         from vidpred.training.stages import stages_for
 
-        return stages_for(cfg)
+        self.single_stage = len(stages_for(self.base)) == 1
 
     def _check(self) -> None:
         """Everything that can be wrong with the study, before any training: the protocol and metric, and every
@@ -532,12 +528,11 @@ def _show(value) -> str:
     return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
-def settings_for(config_path, overrides, space_path, protocol: str, metric: str | None, sequences: int,
+def settings_for(base: ExperimentConfig, space_path, protocol: str, metric: str | None, sequences: int,
                  samples: int, validate_every: int | None) -> TuneSettings:
-    """The study the command describes, from its files and options."""
+    """The study the command describes: its experiment (config file and overrides, loaded), space and options."""
     from vidpred.eval.protocol import get_protocol
 
-    base = load_experiment(config_path, overrides)
     space = read_space(space_path)
     every = validate_every or base.trainer.val_every or 100
     return TuneSettings(config=to_dict(base), space=[[d.key, d.kind, list(d.values)] for d in space],
