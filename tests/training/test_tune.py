@@ -111,7 +111,7 @@ def test_a_stopped_study_resumes_with_no_trial_lost_or_repeated(tmp_path, stop):
 
 
 def test_two_processes_share_one_sqlite_study(tmp_path):
-    files(tmp_path, max_steps=3)
+    files(tmp_path, max_steps=12, checkpoint_every=6)  # long enough that the later of the two starts before the study is done
     (tmp_path / "runs" / "s").mkdir(parents=True)
     processes = [start(tmp_path, 4, "s", "--no-prune") for _ in range(2)]
     for process in processes:

@@ -254,7 +254,9 @@ class Tuner:
         host = socket.gethostname()
         for trial in self.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
             attrs = trial.user_attrs
-            if attrs.get("host") != host or _alive(attrs.get("pid", -1)):
+            # a trial without its pid yet has just been started by another process (one that died before writing
+            # it is found by its heartbeat)
+            if attrs.get("host") != host or "pid" not in attrs or _alive(attrs["pid"]):
                 continue
             try:
                 self.storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)
@@ -515,13 +517,14 @@ def _storage(url: str, **kwargs):
 
 
 def _alive(pid: int) -> bool:
+    """Whether process ``pid`` of this machine exists (signal 0 checks without sending anything)."""
     try:
         os.kill(int(pid), 0)
     except ProcessLookupError:
         return False
-    except (PermissionError, ValueError, OverflowError):
+    except PermissionError:  # it exists, and belongs to someone else
         return True
-    return pid > 0
+    return True
 
 
 def _show(value) -> str:
